@@ -1,0 +1,94 @@
+# sinkgate — build, test and install.
+#
+# LuaRocks conventions: PREFIX, DESTDIR, BINDIR, LIBDIR, LUADIR, LUA_INCDIR,
+# LIBFLAG and CFLAGS can all be overridden (the rockspec passes them).
+#
+#   make            build build/sinkgate and build/sinkgate_core.so
+#   make run        install missing Debian packages, build, run the quickstart
+#   make test       install missing Debian packages, build, run every test
+#   make asan       build with AddressSanitizer + UBSan into build/asan
+#   make lint       luacheck over lua/, spec/, examples/, plugins/
+#   make install / uninstall
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib/lua/5.1
+LUADIR     ?= $(PREFIX)/share/lua/5.1
+LUA_INCDIR ?= $(shell pkg-config --variable=includedir luajit 2>/dev/null)
+LIBFLAG    ?= -shared
+DESTDIR    ?=
+BUILD      ?= build
+SANITIZE   ?=
+
+PKGS       := luajit rdkafka avro-c libcurl yaml-0.1 zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS     ?= -O2 -g
+WARN       := -Wall -Wextra -Werror -Wno-unused-parameter
+comma      := ,
+SAN_FLAGS  := $(if $(SANITIZE),-fsanitize=address$(comma)undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SAN_FLAGS) \
+              -DSG_VERSION='"$(VERSION)"' -DSG_LUADIR='"$(LUADIR)"' -I$(LUA_INCDIR) $(PKG_CFLAGS)
+
+CORE_SRC   := $(filter-out core/cli/main.c,$(wildcard core/*/*.c))
+CORE_OBJ   := $(patsubst core/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
+HEADERS    := $(wildcard core/*/*.h)
+LUA_SRC    := $(shell find lua -name '*.lua')
+
+.PHONY: all deps run test asan lint install uninstall clean bench
+
+all: $(BUILD)/sinkgate $(BUILD)/sinkgate_core.so $(BUILD)/lua/sinkgate/cdef.lua
+
+$(BUILD)/obj/%.o: core/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The binary exports the core's symbols so Lua's ffi.C finds them.
+$(BUILD)/sinkgate: $(BUILD)/obj/cli/main.o $(CORE_OBJ)
+	$(CC) $(SAN_FLAGS) -Wl,-E -o $@ $^ $(PKG_LIBS) -lm
+
+# The same core as a shared object, for plain LuaJIT (busted, LuaRocks).
+$(BUILD)/sinkgate_core.so: $(CORE_OBJ)
+	$(CC) $(SAN_FLAGS) $(LIBFLAG) -o $@ $^ $(PKG_LIBS) -lm
+
+# ffi.cdef text generated from the one FFI header.
+$(BUILD)/lua/sinkgate/cdef.lua: core/include/sinkgate_ffi.h tools/gen-cdef.sh
+	@mkdir -p $(dir $@)
+	sh tools/gen-cdef.sh $< > $@
+
+deps:
+	@sh scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/quickstart.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/test.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 CFLAGS='-O1 -g' all
+
+lint:
+	luacheck --quiet lua spec examples plugins
+
+bench: all
+	@echo "make bench: the benchmark suite arrives with the sink engine (issue 5)."
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LUADIR)/sinkgate
+	install -m 0755 $(BUILD)/sinkgate $(DESTDIR)$(BINDIR)/sinkgate
+	install -m 0755 $(BUILD)/sinkgate_core.so $(DESTDIR)$(LIBDIR)/sinkgate_core.so
+	cd lua && find . -name '*.lua' -exec install -D -m 0644 {} $(DESTDIR)$(LUADIR)/{} \;
+	install -m 0644 $(BUILD)/lua/sinkgate/cdef.lua $(DESTDIR)$(LUADIR)/sinkgate/cdef.lua
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sinkgate $(DESTDIR)$(LIBDIR)/sinkgate_core.so
+	rm -rf $(DESTDIR)$(LUADIR)/sinkgate
+	rm -f $(DESTDIR)$(LUADIR)/sinkgate.lua
+
+clean:
+	rm -rf build

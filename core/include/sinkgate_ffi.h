@@ -1,0 +1,217 @@
+/* sinkgate_ffi.h — the C core as Lua sees it.
+ *
+ * This header is the single source of the FFI declarations: the C sources
+ * include it (so the compiler checks every definition against it) and the
+ * build turns it into build/lua/sinkgate/cdef.lua for ffi.cdef (lines that
+ * start with '#' are dropped there, so keep preprocessor use to guards).
+ *
+ * Conventions (after lua-resty-core): functions return 0 on success and -1
+ * on failure with a message in err[errlen]; they never call the Lua C API
+ * and never longjmp. Pointers returned from *_new are freed by *_free.
+ */
+#ifndef SINKGATE_FFI_H
+#define SINKGATE_FFI_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- build facts ---- */
+const char *sg_core_version(void);
+const char *sg_core_rdkafka_version(void);
+
+/* ---- process: signals and clocks ---- */
+void sg_sys_signals_install(void);
+int sg_sys_signal_take(void);          /* pending signal number, or 0 */
+int sg_sys_signal_pending(void);       /* 1 if SIGINT/SIGTERM arrived */
+void sg_sys_sleep_ms(int ms);
+int64_t sg_sys_now_ms(void);           /* wall clock, epoch milliseconds */
+int64_t sg_sys_mono_ns(void);          /* monotonic clock */
+
+/* ---- hash functions ---- */
+uint64_t sg_hash_seahash(const void *data, size_t len);
+int32_t sg_hash_kafka_murmur2(const void *data, size_t len);
+uint32_t sg_hash_crc32(const void *data, size_t len);
+
+/* ---- growable byte buffer ---- */
+typedef struct sg_buf {
+  char *data;
+  size_t len;
+  size_t cap;
+} sg_buf;
+void sg_buf_free(sg_buf *b);
+
+/* ---- relation schema and row batches ---- */
+typedef enum sg_type {
+  SG_T_BOOL = 1, SG_T_INT2, SG_T_INT4, SG_T_INT8,
+  SG_T_UINT2, SG_T_UINT4, SG_T_UINT8, SG_T_OID,
+  SG_T_FLOAT4, SG_T_FLOAT8, SG_T_NUMERIC,
+  SG_T_TEXT, SG_T_BYTEA, SG_T_DATE, SG_T_TIME,
+  SG_T_TIMESTAMP, SG_T_TIMESTAMPTZ, SG_T_INTERVAL,
+  SG_T_UUID, SG_T_JSONB, SG_T_MAP, SG_T_LIST, SG_T_ARRAY, SG_T_RECORD
+} sg_type;
+
+typedef struct sg_column {
+  const char *name;
+  int type;          /* sg_type */
+  int nullable;
+  int precision;     /* -1 when not declared */
+  int scale;         /* -1 when not declared */
+} sg_column;
+
+typedef struct sg_schema {
+  int ncols;
+  int cap;
+  sg_column *cols;
+} sg_schema;
+
+sg_schema *sg_schema_new(void);
+int sg_schema_add_column(sg_schema *s, const char *name, int type, int nullable,
+                         int precision, int scale, char *err, size_t errlen);
+void sg_schema_free(sg_schema *s);
+
+/* One value slot. Fixed-width types live in the slot; variable-width ones
+ * (text, bytea, numeric as text) are an (offset, length) into the batch
+ * arena, so filling a batch never mallocs per value. */
+typedef union sg_datum {
+  int64_t i;
+  uint64_t u;
+  double f;
+  struct { uint32_t off; uint32_t len; } s;
+} sg_datum;
+
+typedef struct sg_batch {
+  const sg_schema *schema;
+  int ncols;
+  uint32_t nrows;
+  uint32_t cap;
+  sg_datum *cells;      /* nrows * ncols, row-major */
+  uint8_t *nulls;       /* nrows * ncols, 1 = NULL */
+  uint64_t *times;      /* logical timestamp per row */
+  int64_t *diffs;       /* +1 insert, -1 delete (or multiplicities) */
+  char *arena;
+  size_t arena_len;
+  size_t arena_cap;
+} sg_batch;
+
+sg_batch *sg_batch_new(const sg_schema *s, uint32_t cap);
+void sg_batch_clear(sg_batch *b);
+void sg_batch_free(sg_batch *b);
+/* Appends an all-NULL row and returns its index, or -1 when out of memory. */
+int64_t sg_batch_push_row(sg_batch *b, uint64_t time, int64_t diff);
+void sg_batch_set_i64(sg_batch *b, uint32_t row, int col, int64_t v);
+void sg_batch_set_f64(sg_batch *b, uint32_t row, int col, double v);
+int sg_batch_set_bytes(sg_batch *b, uint32_t row, int col, const void *p, size_t len);
+
+/* ---- encoders ---- */
+/* Appends the JSON object of the given columns of one row to out. */
+int sg_encode_json_row(const sg_batch *b, uint32_t row, const int *cols, int ncols,
+                       sg_buf *out, char *err, size_t errlen);
+/* TEXT/BYTES: the single column's bytes (NULL → empty). */
+int sg_encode_raw_col(const sg_batch *b, uint32_t row, int col, sg_buf *out,
+                      char *err, size_t errlen);
+
+/* ---- load generators ---- */
+/* counter: one bigint column; appends n rows counter_start.. at time. */
+int sg_gen_counter_fill(sg_batch *b, int64_t counter_start, uint32_t n, uint64_t time);
+
+/* ---- Kafka producer ---- */
+typedef struct sg_producer sg_producer;
+typedef struct sg_producer_stats {
+  uint64_t produced;
+  uint64_t delivered;
+  uint64_t failed;
+  char last_error[256];
+} sg_producer_stats;
+
+sg_producer *sg_producer_new(const char **keys, const char **vals, int n,
+                             char *err, size_t errlen);
+int sg_producer_partition_count(sg_producer *p, const char *topic, int timeout_ms,
+                                char *err, size_t errlen);
+int sg_producer_send(sg_producer *p, const char *topic, int32_t partition,
+                     const void *key, size_t klen, const void *val, size_t vlen,
+                     int value_is_null, const char **hnames, const void **hvals,
+                     const size_t *hlens, int nh, char *err, size_t errlen);
+int sg_producer_flush(sg_producer *p, int timeout_ms, char *err, size_t errlen);
+void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out);
+void sg_producer_free(sg_producer *p);
+
+/* ---- sink emission (the per-batch hot path) ---- */
+enum { SG_FMT_JSON = 1, SG_FMT_TEXT, SG_FMT_BYTES, SG_FMT_AVRO };
+enum { SG_ENV_UPSERT = 1, SG_ENV_DEBEZIUM };
+
+typedef struct sg_emit_spec {
+  sg_producer *producer;
+  const char *topic;
+  int partitions;
+  int key_format;       /* SG_FMT_*, 0 = no key */
+  int value_format;
+  int envelope;         /* SG_ENV_* */
+  const int *key_cols;
+  int nkey;
+  const char *ts_header; /* name of the timestamp header */
+} sg_emit_spec;
+
+/* Encodes and produces every row of the batch; returns rows sent or -1. */
+int64_t sg_emit_batch(const sg_emit_spec *spec, const sg_batch *b, char *err, size_t errlen);
+
+/* ---- Kafka consumer for `sinkgate tail` ---- */
+typedef struct sg_tail sg_tail;
+typedef struct sg_tail_msg {
+  int32_t partition;
+  int64_t offset;
+  int64_t timestamp;
+  const char *key;
+  size_t key_len;
+  int key_null;
+  const char *value;
+  size_t value_len;
+  int value_null;
+  int nheaders;
+} sg_tail_msg;
+
+sg_tail *sg_tail_open(const char *brokers, const char *topic, int read_committed,
+                      const char **keys, const char **vals, int n,
+                      char *err, size_t errlen);
+/* 1 = message in out, 0 = nothing within timeout, 2 = caught up with the
+ * high watermarks taken at open, -1 = error. */
+int sg_tail_next(sg_tail *t, int timeout_ms, sg_tail_msg *out, char *err, size_t errlen);
+int sg_tail_header(sg_tail *t, int i, const char **name, const void **val, size_t *len);
+int sg_tail_partition_count(sg_tail *t);
+void sg_tail_free(sg_tail *t);
+
+/* ---- dev broker: librdkafka's mock cluster ---- */
+typedef struct sg_dev_cluster sg_dev_cluster;
+sg_dev_cluster *sg_dev_cluster_new(int brokers, char *err, size_t errlen);
+const char *sg_dev_cluster_bootstraps(sg_dev_cluster *c);
+int sg_dev_push_request_errors(sg_dev_cluster *c, int16_t api_key, int cnt, const int *errs);
+int sg_dev_broker_set_up(sg_dev_cluster *c, int32_t broker_id, int up);
+int sg_dev_broker_set_rtt(sg_dev_cluster *c, int32_t broker_id, int rtt_ms);
+int sg_dev_topic_create(sg_dev_cluster *c, const char *topic, int partitions,
+                        int replication, char *err, size_t errlen);
+void sg_dev_cluster_free(sg_dev_cluster *c);
+/* librdkafka error code from its name ("REQUEST_TIMED_OUT", "_TRANSPORT"), or -9999. */
+int sg_kafka_err_code(const char *name);
+const char *sg_kafka_err_name(int code);
+
+/* ---- YAML (libyaml) into a flat node tree with line numbers ---- */
+enum { SG_Y_SCALAR = 1, SG_Y_SEQ = 2, SG_Y_MAP = 3 };
+typedef struct sg_ynode {
+  int kind;
+  int line;          /* 1-based */
+  int plain;         /* scalar written without quotes (so may be a number/bool) */
+  int first_child;   /* index or -1; map children alternate key, value */
+  int next_sibling;  /* index or -1 */
+  uint32_t off;      /* scalar text in doc->text */
+  uint32_t len;
+} sg_ynode;
+typedef struct sg_ydoc {
+  int nnodes;
+  int cap;
+  sg_ynode *nodes;
+  char *text;
+  size_t text_len;
+  size_t text_cap;
+} sg_ydoc;
+sg_ydoc *sg_yaml_parse(const char *src, size_t len, char *err, size_t errlen);
+void sg_yaml_free(sg_ydoc *d);
+
+#endif

@@ -1,0 +1,7 @@
+/* kafka.h — librdkafka helpers shared by the producer and consumers. */
+#ifndef SG_KAFKA_H
+#define SG_KAFKA_H
+#include <librdkafka/rdkafka.h>
+rd_kafka_conf_t *sg_kafka_conf(const char **keys, const char **vals, int n, char *err, size_t errlen);
+int sg_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen);
+#endif

@@ -1,0 +1,98 @@
+/* batch.c — a batch of rows: fixed-width cells plus one arena for
+ * variable-width values, so filling a batch costs no malloc per value. */
+#include <stdlib.h>
+#include <string.h>
+#include "../util/util.h"
+
+sg_batch *sg_batch_new(const sg_schema *s, uint32_t cap) {
+  sg_batch *b = calloc(1, sizeof *b);
+  if (!b) return NULL;
+  b->schema = s;
+  b->ncols = s->ncols;
+  if (cap == 0) cap = 1024;
+  size_t cells = (size_t)cap * (size_t)(s->ncols ? s->ncols : 1);
+  b->cap = cap;
+  b->cells = malloc(cells * sizeof *b->cells);
+  b->nulls = malloc(cells);
+  b->times = malloc(cap * sizeof *b->times);
+  b->diffs = malloc(cap * sizeof *b->diffs);
+  if (!b->cells || !b->nulls || !b->times || !b->diffs) {
+    sg_batch_free(b);
+    return NULL;
+  }
+  return b;
+}
+
+void sg_batch_clear(sg_batch *b) {
+  b->nrows = 0;
+  b->arena_len = 0;
+}
+
+void sg_batch_free(sg_batch *b) {
+  if (!b) return;
+  free(b->cells);
+  free(b->nulls);
+  free(b->times);
+  free(b->diffs);
+  free(b->arena);
+  free(b);
+}
+
+static int grow_rows(sg_batch *b) {
+  uint32_t cap = b->cap * 2;
+  size_t cells = (size_t)cap * (size_t)(b->ncols ? b->ncols : 1);
+  sg_datum *c = realloc(b->cells, cells * sizeof *c);
+  if (!c) return -1;
+  b->cells = c;
+  uint8_t *n = realloc(b->nulls, cells);
+  if (!n) return -1;
+  b->nulls = n;
+  uint64_t *t = realloc(b->times, cap * sizeof *t);
+  if (!t) return -1;
+  b->times = t;
+  int64_t *d = realloc(b->diffs, cap * sizeof *d);
+  if (!d) return -1;
+  b->diffs = d;
+  b->cap = cap;
+  return 0;
+}
+
+int64_t sg_batch_push_row(sg_batch *b, uint64_t time, int64_t diff) {
+  if (b->nrows == b->cap && grow_rows(b) != 0) return -1;
+  uint32_t r = b->nrows++;
+  memset(b->nulls + (size_t)r * b->ncols, 1, (size_t)b->ncols);
+  b->times[r] = time;
+  b->diffs[r] = diff;
+  return r;
+}
+
+void sg_batch_set_i64(sg_batch *b, uint32_t row, int col, int64_t v) {
+  size_t i = (size_t)row * b->ncols + col;
+  b->cells[i].i = v;
+  b->nulls[i] = 0;
+}
+
+void sg_batch_set_f64(sg_batch *b, uint32_t row, int col, double v) {
+  size_t i = (size_t)row * b->ncols + col;
+  b->cells[i].f = v;
+  b->nulls[i] = 0;
+}
+
+int sg_batch_set_bytes(sg_batch *b, uint32_t row, int col, const void *p, size_t len) {
+  if (len > UINT32_MAX || b->arena_len + len > UINT32_MAX) return -1;
+  if (b->arena_len + len > b->arena_cap) {
+    size_t cap = b->arena_cap ? b->arena_cap : 4096;
+    while (cap < b->arena_len + len) cap *= 2;
+    char *a = realloc(b->arena, cap);
+    if (!a) return -1;
+    b->arena = a;
+    b->arena_cap = cap;
+  }
+  if (len) memcpy(b->arena + b->arena_len, p, len);
+  size_t i = (size_t)row * b->ncols + col;
+  b->cells[i].s.off = (uint32_t)b->arena_len;
+  b->cells[i].s.len = (uint32_t)len;
+  b->nulls[i] = 0;
+  b->arena_len += len;
+  return 0;
+}

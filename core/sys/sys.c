@@ -1,0 +1,57 @@
+/* sys.c — signals and clocks. Handlers only record the signal; the Lua
+ * run loop polls sg_sys_signal_take() between batches, so a transaction is
+ * never cut in the middle of a C call. */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include "../include/sinkgate_ffi.h"
+#include <librdkafka/rdkafka.h>
+
+static volatile sig_atomic_t pending_sig;
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig) {
+  pending_sig = sig;
+  if (sig == SIGINT || sig == SIGTERM) stop_requested = 1;
+}
+
+void sg_sys_signals_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int sg_sys_signal_take(void) {
+  int s = pending_sig;
+  pending_sig = 0;
+  return s;
+}
+
+int sg_sys_signal_pending(void) { return stop_requested ? 1 : 0; }
+
+void sg_sys_sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && !stop_requested) {
+  }
+}
+
+int64_t sg_sys_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sg_sys_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+const char *sg_core_version(void) { return SG_VERSION; }
+const char *sg_core_rdkafka_version(void) { return rd_kafka_version_str(); }

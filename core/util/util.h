@@ -1,0 +1,22 @@
+/* util.h — small helpers shared by the core's modules (not part of the FFI). */
+#ifndef SG_UTIL_H
+#define SG_UTIL_H
+#include <stdarg.h>
+#include <stddef.h>
+#include "../include/sinkgate_ffi.h"
+
+/* Writes a formatted message into err (if any) and returns -1, so that a
+ * failure path reads `return sg_fail(err, errlen, "...", ...);`. */
+int sg_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+int sg_buf_reserve(sg_buf *b, size_t extra);
+int sg_buf_append(sg_buf *b, const void *p, size_t n);
+static inline int sg_buf_putc(sg_buf *b, char c) {
+  if (b->len + 1 > b->cap && sg_buf_reserve(b, 1) != 0) return -1;
+  b->data[b->len++] = c;
+  return 0;
+}
+#define SG_BUF_LIT(b, s) sg_buf_append((b), (s), sizeof(s) - 1)
+
+#endif
