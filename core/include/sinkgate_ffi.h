@@ -109,6 +109,9 @@ int sg_encode_json_row(const sg_batch *b, uint32_t row, const int *cols, int nco
 int sg_encode_raw_col(const sg_batch *b, uint32_t row, int col, sg_buf *out,
                       char *err, size_t errlen);
 
+/* Parses an Avro schema with avro-c: 0 if valid, else -1 and avro-c's message. */
+int sg_avro_schema_check(const char *json, size_t len, char *err, size_t errlen);
+
 /* ---- load generators ---- */
 /* counter: one bigint column; appends n rows counter_start.. at time. */
 int sg_gen_counter_fill(sg_batch *b, int64_t counter_start, uint32_t n, uint64_t time);

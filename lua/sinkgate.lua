@@ -1,0 +1,118 @@
+-- sinkgate — what a config script calls. Declarations are only recorded
+-- here (with the file:line they came from); config/loader.lua validates
+-- them and plan.lua turns them into runnable sinks.
+--
+--   local sg = require "sinkgate"
+--   local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092" }
+--   local counter = sg.source.load_generator { kind = "counter", tick = "100ms" }
+--   sg.sink "counts" { from = counter, into = { connection = kafka, topic = "counts" },
+--                      key = { "counter" }, format = "json", envelope = "upsert" }
+local core = require "sinkgate.core"
+local secret = require "sinkgate.secret"
+local validate = require "sinkgate.config.validate"
+
+local C, ffi = core.C, core.ffi
+local M = {}
+
+M.version = core.version()
+
+-- The declarations of the config being loaded (see config/loader.lua).
+local ctx
+
+function M._begin()
+  ctx = { connections = {}, sources = {}, sinks = {}, sink_names = {}, dupes = {} }
+  return ctx
+end
+
+local function context()
+  return ctx or M._begin()
+end
+
+-- "file:line" of the config line that called a constructor.
+local function caller(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  if not info then return "?:0" end
+  local src = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
+  return src .. ":" .. (info.currentline or 0)
+end
+
+local function declare(kind, def, where, list)
+  if type(def) ~= "table" or validate.kind_of(def) then
+    error(("%s: sinkgate.%s expects a table of options, got %s"):format(where, kind, type(def)), 0)
+  end
+  local obj = { kind = kind, def = def, where = where }
+  validate.KIND[obj] = (kind == "load_generator" or kind == "table") and "source" or kind
+  if list then list[#list + 1] = obj end
+  return obj
+end
+
+function M.kafka_connection(def)
+  return declare("kafka_connection", def, caller(2), context().connections)
+end
+
+function M.registry_connection(def)
+  return declare("registry_connection", def, caller(2), context().connections)
+end
+
+M.secret = secret.new
+
+-- Formats: "json", "text", "bytes", or sg.avro { registry = …, … }.
+function M.avro(def)
+  local f = declare("avro", def, caller(2))
+  validate.KIND[f] = "format"
+  return f
+end
+
+M.source = {}
+
+function M.source.load_generator(def)
+  return declare("load_generator", def, caller(2), context().sources)
+end
+
+function M.source.table(def)
+  return declare("table", def, caller(2), context().sources)
+end
+
+-- sg.sink "name" { … }
+function M.sink(name)
+  local where = caller(2)
+  if type(name) ~= "string" or not name:match("^[%w_%.%-]+$") then
+    error(where .. ": sinkgate.sink expects a name of letters, digits, '_', '.', '-'", 0)
+  end
+  return function(def)
+    local c = context()
+    local s = declare("sink", def, caller(2))
+    s.name = name
+    if c.sink_names[name] then
+      c.dupes[#c.dupes + 1] = ("%s: sinks.%s: declared twice (first at %s)"):format(s.where, name,
+        c.sink_names[name].where)
+    else
+      c.sink_names[name] = s
+      c.sinks[#c.sinks + 1] = s
+    end
+    return s
+  end
+end
+
+-- Hash helpers for partition_by: strings (or byte strings) in, exact
+-- reference values out. seahash returns a uint64 cdata (the full u64).
+M.hash = {}
+
+function M.hash.seahash(s)
+  s = tostring(s)
+  return C.sg_hash_seahash(s, #s)
+end
+
+function M.hash.kafka_murmur2(s)
+  s = tostring(s)
+  return tonumber(C.sg_hash_kafka_murmur2(s, #s))
+end
+
+function M.hash.crc32(s)
+  s = tostring(s)
+  return tonumber(C.sg_hash_crc32(s, #s))
+end
+
+M.ffi = ffi
+
+return M

@@ -1,0 +1,48 @@
+-- sinkgate check CONFIG — validate and print the plan.
+local loader = require "sinkgate.config.loader"
+local plan = require "sinkgate.plan"
+local describe = require "sinkgate.describe"
+local secret = require "sinkgate.secret"
+local log = require "sinkgate.util.log"
+local json = require "sinkgate.util.json"
+
+local spec = {
+  usage = "sinkgate check CONFIG [--json] [--secrets FILE] [--unsafe]",
+  summary = "Validate a config (Lua or YAML) and print, per sink, its topic, key, formats,\n" ..
+    "envelope, partitioning and the Avro schemas it would register. Exit status 1 on any error.",
+  options = {
+    { "--json", doc = "print the plan as one JSON document" },
+    { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
+    { "--unsafe", doc = "give the config os and io (os.execute, files)" },
+  },
+}
+
+local function main(opts, pos)
+  if #pos ~= 1 then
+    log.err("sinkgate check: expected one CONFIG argument\n\n" .. require("sinkgate.util.args").help(spec))
+    return 2
+  end
+  if opts.secrets then
+    local ok, err = secret.load_file(opts.secrets)
+    if not ok then log.err("sinkgate check: " .. err) return 1 end
+  end
+  local decls, problems = loader.load(pos[1], { unsafe = opts.unsafe })
+  local plans
+  if decls then plans, problems = plan.build(decls) end
+  if plans then
+    for _, w in ipairs(describe.missing_secrets(decls)) do log.err("warning: " .. w) end
+  end
+  if problems and #problems > 0 then
+    for _, p in ipairs(problems) do log.err(p) end
+    log.err(("sinkgate check: %s: %d problem%s"):format(pos[1], #problems, #problems == 1 and "" or "s"))
+    return 1
+  end
+  if opts.json then
+    log.out(json.pretty(describe.plans_json(plans)))
+  else
+    log.out(describe.plans_text(pos[1], plans))
+  end
+  return 0
+end
+
+return { spec = spec, main = main }

@@ -1,0 +1,168 @@
+-- sinkgate.config.options — every option of every component, once.
+-- Each entry: { name, type, required=, default=, enum=, fields=, seed=, doc= }.
+-- `seed` names the clause of Materialize's CREATE SINK / CREATE CONNECTION
+-- page the option reproduces. This table drives validation
+-- (config/validate.lua), `sinkgate check`, and docs/configuration.md
+-- (tools/gen-options-doc.lua), so the three cannot drift apart.
+--
+-- Types: string, integer, number, boolean, duration ("100ms", "2s", "1m"),
+-- function, secret, "string|secret", list<T>, map<T> (string keys),
+-- record (with `fields`), and the object kinds kafka_connection,
+-- registry_connection, source, format.
+local M = {}
+
+local COMPAT = { "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL",
+  "FULL_TRANSITIVE", "NONE" }
+
+M.kafka_connection = {
+  doc = "A Kafka cluster, shared by sinks (CREATE CONNECTION … TO KAFKA).",
+  fields = {
+    { "name", "string", default = "kafka", seed = "connection_name", doc = "Name shown in plans and logs." },
+    { "brokers", "string", required = true, seed = "BROKER",
+      doc = "Bootstrap servers, comma-separated host:port." },
+    { "progress_topic", "string", default = "_sinkgate-progress", seed = "PROGRESS TOPIC",
+      doc = "Topic holding each sink's progress records; must have exactly one partition." },
+    { "progress_topic_replication_factor", "integer", seed = "PROGRESS TOPIC REPLICATION FACTOR",
+      doc = "Replication factor when the progress topic is created. Default: broker's default." },
+    { "security_protocol", "string", enum = { "plaintext", "ssl", "sasl_plaintext", "sasl_ssl" },
+      seed = "SECURITY PROTOCOL", doc = "librdkafka security.protocol." },
+    { "sasl_mechanisms", "string", enum = { "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512" },
+      seed = "SASL MECHANISMS", doc = "SASL mechanism." },
+    { "sasl_username", "string|secret", seed = "SASL USERNAME", doc = "SASL user name." },
+    { "sasl_password", "secret", seed = "SASL PASSWORD", doc = "SASL password (a secret)." },
+    { "ssl_key", "secret", seed = "SSL KEY", doc = "Client private key, PEM (a secret)." },
+    { "ssl_certificate", "string|secret", seed = "SSL CERTIFICATE", doc = "Client certificate, PEM." },
+    { "ssl_certificate_authority", "string|secret", seed = "SSL CERTIFICATE AUTHORITY",
+      doc = "CA certificate(s), PEM." },
+    { "options", "map<string>", doc = "Extra librdkafka properties, passed through verbatim." },
+  },
+}
+
+M.registry_connection = {
+  doc = "A Confluent Schema Registry (CREATE CONNECTION … TO CONFLUENT SCHEMA REGISTRY).",
+  fields = {
+    { "name", "string", default = "registry", seed = "connection_name", doc = "Name shown in plans and logs." },
+    { "url", "string", required = true, seed = "URL", doc = "Base URL, e.g. http://127.0.0.1:8081." },
+    { "username", "string|secret", seed = "USERNAME", doc = "Basic-auth user name." },
+    { "password", "secret", seed = "PASSWORD", doc = "Basic-auth password (a secret)." },
+    { "ssl_key", "secret", seed = "SSL KEY", doc = "Client private key, PEM (a secret)." },
+    { "ssl_certificate", "string|secret", seed = "SSL CERTIFICATE", doc = "Client certificate, PEM." },
+    { "ssl_certificate_authority", "string|secret", seed = "SSL CERTIFICATE AUTHORITY",
+      doc = "CA certificate(s), PEM." },
+    { "timeout", "duration", default = "10s", doc = "Per-request timeout." },
+    { "retries", "integer", default = 5, doc = "Retries with exponential backoff on transport errors and 5xx." },
+  },
+}
+
+M.load_generator = {
+  doc = "A deterministic generated relation (CREATE SOURCE … FROM LOAD GENERATOR).",
+  fields = {
+    { "name", "string", doc = "Relation name. Default: the relation (auction) or `counter`." },
+    { "kind", "string", required = true, enum = { "counter", "auction" },
+      doc = "Generator: `counter` (one bigint column) or `auction` (keyed relations)." },
+    { "relation", "string",
+      doc = "Which relation of the generator: counter → `counter`; auction → organizations, users, accounts, auctions, bids." },
+    { "tick", "duration", default = "1s", seed = "TICK INTERVAL", doc = "Logical time between ticks." },
+    { "rows_per_tick", "integer", default = 1, doc = "Rows emitted per tick." },
+    { "seed", "integer", default = 0, doc = "Seed of the generator's pseudo-random choices." },
+    { "start", "integer", doc = "First logical timestamp (epoch ms). Default: the time of the first run." },
+    { "max_cardinality", "integer", seed = "MAX CARDINALITY",
+      doc = "counter: keep at most this many rows, deleting the oldest." },
+  },
+}
+
+M.column = {
+  doc = "A column: { name, type, not_null = bool, comment = text }.",
+  fields = {
+    { 1, "string", required = true, doc = "Column name." },
+    { 2, "string", required = true, doc = "SQL type, e.g. bigint, numeric(10,2), timestamptz(3), text[]." },
+    { "not_null", "boolean", default = false, doc = "Column is NOT NULL." },
+    { "comment", "string", doc = "Comment (used by Avro DOC ON precedence)." },
+  },
+}
+
+M.table = {
+  doc = "A relation fed from Lua: t:insert(row), t:delete(row), t:update(old, new).",
+  fields = {
+    { "name", "string", doc = "Relation name (used by DOC ON TYPE). Default: the sink's source key." },
+    { "columns", "list<column>", required = true, doc = "Columns, in order." },
+    { "keys", "list<list<string>>", default = {}, doc = "Known unique keys." },
+    { "comment", "string", doc = "Comment on the relation (used by Avro DOC ON precedence)." },
+  },
+}
+
+M.doc_on = {
+  doc = "One DOC ON clause: { type = name | column = name, doc = text, scope = key|value }.",
+  fields = {
+    { "type", "string", doc = "DOC ON TYPE: a relation or type name." },
+    { "column", "string", doc = "DOC ON COLUMN: relation.column." },
+    { "doc", "string", required = true, doc = "The documentation string." },
+    { "scope", "string", enum = { "key", "value" }, doc = "KEY or VALUE; absent = both." },
+  },
+}
+
+M.avro = {
+  doc = "FORMAT AVRO USING CONFLUENT SCHEMA REGISTRY CONNECTION …",
+  fields = {
+    { "registry", "registry_connection", required = true, seed = "CONFLUENT SCHEMA REGISTRY CONNECTION",
+      doc = "Schema registry connection." },
+    { "key_fullname", "string", seed = "AVRO KEY FULLNAME", doc = "Fullname of the key record. Default: row." },
+    { "value_fullname", "string", seed = "AVRO VALUE FULLNAME",
+      doc = "Fullname of the value record. Default: envelope." },
+    { "null_defaults", "boolean", default = false, seed = "NULL DEFAULTS",
+      doc = "Give nullable fields `\"default\": null`." },
+    { "doc_on", "list<doc_on>", default = {}, seed = "DOC ON", doc = "Documentation comments." },
+    { "key_compatibility_level", "string", enum = COMPAT, seed = "KEY COMPATIBILITY LEVEL",
+      doc = "Compatibility level set on <topic>-key when none is set." },
+    { "value_compatibility_level", "string", enum = COMPAT, seed = "VALUE COMPATIBILITY LEVEL",
+      doc = "Compatibility level set on <topic>-value when none is set." },
+  },
+}
+
+M.into = {
+  doc = "INTO KAFKA CONNECTION … ( TOPIC … , options )",
+  fields = {
+    { "connection", "kafka_connection", required = true, seed = "KAFKA CONNECTION", doc = "Kafka connection." },
+    { "topic", "string", required = true, seed = "TOPIC", doc = "Topic to write to." },
+    { "compression", "string", default = "none", enum = { "none", "gzip", "snappy", "lz4", "zstd" },
+      seed = "COMPRESSION TYPE", doc = "Compression codec." },
+    { "transactional_id_prefix", "string", seed = "TRANSACTIONAL ID PREFIX",
+      doc = "Prefix of the transactional.id. Default: sinkgate-<sink name>." },
+    { "partition_by", "function", seed = "PARTITION BY",
+      doc = "function(row) returning a u64 hash (number or uint64 cdata) or nil; partition = hash % count." },
+    { "progress_group_id_prefix", "string", seed = "PROGRESS GROUP ID PREFIX",
+      doc = "Prefix of the consumer group id reading the progress topic." },
+    { "topic_replication_factor", "integer", seed = "TOPIC REPLICATION FACTOR",
+      doc = "Replication factor if the topic is created. Default: broker's default." },
+    { "topic_partition_count", "integer", seed = "TOPIC PARTITION COUNT",
+      doc = "Partition count if the topic is created. Default: broker's default." },
+    { "topic_config", "map<string>", default = {}, seed = "TOPIC CONFIG",
+      doc = "Topic configs if the topic is created." },
+  },
+}
+
+M.sink = {
+  doc = "CREATE SINK name FROM relation INTO KAFKA …",
+  fields = {
+    { "from", "source", required = true, seed = "FROM", doc = "The relation to publish." },
+    { "into", "record:into", required = true, seed = "INTO KAFKA CONNECTION", doc = "Where to write." },
+    { "key", "list<string>", seed = "KEY ( … )", doc = "Key columns, in order." },
+    { "not_enforced", "boolean", default = false, seed = "NOT ENFORCED",
+      doc = "Skip the check that the key is unique." },
+    { "headers", "function", seed = "HEADERS",
+      doc = "function(row) returning a map of header name → text/bytes." },
+    { "format", "format", seed = "FORMAT", doc = "Format of key and value: \"json\", \"text\", \"bytes\" or sg.avro{…}." },
+    { "key_format", "format", seed = "KEY FORMAT", doc = "Format of the key (with value_format)." },
+    { "value_format", "format", seed = "VALUE FORMAT", doc = "Format of the value (with key_format)." },
+    { "envelope", "string", required = true, enum = { "upsert", "debezium" }, seed = "ENVELOPE",
+      doc = "UPSERT or DEBEZIUM." },
+    { "snapshot", "boolean", default = true, seed = "WITH (SNAPSHOT)",
+      doc = "Emit the relation's current contents first." },
+    { "timestamp_header", "string", default = "sinkgate-timestamp",
+      doc = "Name of the logical-timestamp header (`materialize-timestamp` for consumers of the reference)." },
+    { "mode", "string", default = "exactly_once", enum = { "exactly_once", "at_least_once" },
+      doc = "exactly_once (transactions + progress topic) or at_least_once (no transactions)." },
+  },
+}
+
+return M

@@ -1,0 +1,128 @@
+-- sinkgate.describe — plans in words and as JSON, for `sinkgate check`.
+-- Connections print by name and address only: no option that may hold a
+-- secret is ever printed.
+local plan = require "sinkgate.plan"
+local secret = require "sinkgate.secret"
+local relation = require "sinkgate.relation"
+local json = require "sinkgate.util.json"
+
+local M = {}
+
+local function fn_where(f)
+  if not f then return nil end
+  local info = debug.getinfo(f, "S")
+  return ("function at %s:%d"):format(info.short_src, info.linedefined)
+end
+
+local function fmt_label(f)
+  if type(f) == "table" then
+    local reg = f.opts.registry.opts
+    return ("avro (registry %s: %s)"):format(reg.name, reg.url)
+  end
+  return f
+end
+
+local function subject(p, which) return p.topic .. "-" .. which end
+
+-- One sink's plan as an ordered table (the JSON form of check).
+function M.plan_json(p)
+  local o, conn = p.opts, p.connection.opts
+  local cols = {}
+  for i, c in ipairs(p.relation.columns) do
+    cols[i] = json.object({ "name", "type", "nullable" },
+      { name = c.name, type = require("sinkgate.types").render(c.type), nullable = c.nullable })
+  end
+  local t = json.object(
+    { "name", "defined_at", "from", "columns", "connection", "topic", "key", "not_enforced", "key_format",
+      "value_format", "envelope", "partitioning", "headers", "timestamp_header", "snapshot", "mode",
+      "compression", "transactional_id", "topic_partition_count", "topic_replication_factor", "topic_config",
+      "key_subject", "value_subject", "key_schema", "value_schema" },
+    {
+      name = p.name, defined_at = p.where, from = p.relation.name, columns = cols,
+      connection = json.object({ "name", "brokers", "progress_topic" },
+        { name = conn.name, brokers = conn.brokers, progress_topic = conn.progress_topic }),
+      topic = p.topic, key = p.key or json.null, not_enforced = o.not_enforced,
+      key_format = p.key_format and fmt_label(p.key_format) or json.null, value_format = fmt_label(p.value_format),
+      envelope = p.envelope, partitioning = plan.partitioning(p), headers = fn_where(o.headers),
+      timestamp_header = o.timestamp_header, snapshot = o.snapshot, mode = o.mode,
+      compression = o.into.compression,
+      transactional_id = (o.into.transactional_id_prefix or "sinkgate") .. "-" .. p.name,
+      topic_partition_count = o.into.topic_partition_count, topic_replication_factor = o.into.topic_replication_factor,
+      topic_config = next(o.into.topic_config) and o.into.topic_config or nil,
+    })
+  if p.avro then
+    if p.avro.key then t.key_subject, t.key_schema = subject(p, "key"), p.avro.key_schema end
+    if p.avro.value then t.value_subject, t.value_schema = subject(p, "value"), p.avro.value_schema end
+  end
+  return t
+end
+
+function M.plans_json(plans)
+  local out = {}
+  for i, p in ipairs(plans) do out[i] = M.plan_json(p) end
+  return json.object({ "sinks" }, { sinks = #out > 0 and out or json.empty_array })
+end
+
+local function row(lines, label, value)
+  if value ~= nil then lines[#lines + 1] = ("  %-14s %s"):format(label .. ":", tostring(value)) end
+end
+
+local function indent(text, pad)
+  return pad .. text:gsub("\n", "\n" .. pad)
+end
+
+function M.plan_text(p)
+  local j = M.plan_json(p)
+  local lines = { ("sink %s  (%s)"):format(p.name, p.where) }
+  local cols = {}
+  for i, c in ipairs(j.columns) do cols[i] = c.name .. " " .. c.type .. (c.nullable and "" or " not null") end
+  row(lines, "from", p.relation.name .. " (" .. table.concat(cols, ", ") .. ")")
+  row(lines, "topic", ("%s  (connection %s: %s; compression %s)"):format(p.topic, j.connection.name,
+    j.connection.brokers, j.compression))
+  row(lines, "key", p.key and (relation.render_key(p.key) .. (p.opts.not_enforced and " NOT ENFORCED" or ""))
+    or "none")
+  row(lines, "formats", ("key %s, value %s"):format(j.key_format == json.null and "-" or j.key_format, j.value_format))
+  row(lines, "envelope", p.envelope)
+  row(lines, "partitioning", j.partitioning)
+  row(lines, "headers", j.timestamp_header .. " (logical timestamp) first" ..
+    (j.headers and (", then " .. j.headers) or ""))
+  row(lines, "snapshot", j.snapshot)
+  row(lines, "mode", j.mode .. (j.mode == "exactly_once" and (" (transactional.id " .. j.transactional_id .. ")") or ""))
+  row(lines, "progress", j.connection.progress_topic)
+  if j.topic_partition_count or j.topic_replication_factor or j.topic_config then
+    row(lines, "new topic", ("partitions %s, replication %s, config %s"):format(
+      tostring(j.topic_partition_count or "broker default"), tostring(j.topic_replication_factor or "broker default"),
+      j.topic_config and json.encode(j.topic_config) or "{}"))
+  end
+  for _, which in ipairs({ "key", "value" }) do
+    if j[which .. "_schema"] then
+      lines[#lines + 1] = ("  %s schema (subject %s):"):format(which, j[which .. "_subject"])
+      lines[#lines + 1] = indent(json.pretty(j[which .. "_schema"]), "    ")
+    end
+  end
+  return table.concat(lines, "\n")
+end
+
+function M.plans_text(file, plans)
+  local parts = { ("%s: ok, %d sink%s"):format(file, #plans, #plans == 1 and "" or "s") }
+  for _, p in ipairs(plans) do parts[#parts + 1] = M.plan_text(p) end
+  return table.concat(parts, "\n\n")
+end
+
+-- Secrets named by connections that neither the environment nor the
+-- secrets file provides (names only, never values).
+function M.missing_secrets(decls)
+  local out = {}
+  for _, c in ipairs(decls.connections) do
+    for k, v in pairs(c.opts or {}) do
+      if secret.is(v) and not v:available() then
+        out[#out + 1] = ("%s: %s.%s: secret %s is not set (environment or --secrets file)"):format(
+          c.where, c.path, k, v.name)
+      end
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+return M

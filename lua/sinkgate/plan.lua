@@ -1,0 +1,152 @@
+-- sinkgate.plan — validated declarations in, runnable sink plans out.
+-- Here live the rules that involve several options at once: key columns
+-- exist and are unique (the seed's "upsert key could not be validated as
+-- unique" error), formats fit the columns, Avro fullnames are well formed.
+local relation = require "sinkgate.relation"
+local generators = require "sinkgate.source.generators"
+local types = require "sinkgate.types"
+local avro_schema = require "sinkgate.avro.schema"
+
+local M = {}
+
+-- The relation a source declares.
+local function source_relation(src, problems)
+  local o = src.opts
+  if src.kind == "load_generator" then
+    local rel = o.relation or generators.default_relation[o.kind]
+    local shape = generators[o.kind][rel]
+    if not shape then
+      local names = {}
+      for k in pairs(generators[o.kind]) do names[#names + 1] = k end
+      table.sort(names)
+      problems[#problems + 1] = ("%s.relation: the %s generator has no relation \"%s\" (it has %s)"):format(
+        src.path, o.kind, rel, table.concat(names, ", "))
+      return nil
+    end
+    return relation.new(o.name or rel, shape.columns, shape.keys)
+  end
+  local r, errs = relation.new(o.name or src.path:match("[^%.]+$"), o.columns, o.keys, o.comment)
+  for _, e in ipairs(errs or {}) do problems[#problems + 1] = src.path .. "." .. e end
+  return r
+end
+
+local function key_error(rel, key)
+  local detail = ("sinkgate could not prove that the specified upsert envelope key\n%s is a unique key of the upstream relation. ")
+    :format(relation.render_key(key))
+  if #rel.keys == 0 then
+    detail = detail .. "There are no known\nvalid unique keys for the upstream relation."
+  else
+    detail = detail .. "The following keys\nare known to be unique for the upstream relation:"
+    for _, k in ipairs(rel.keys) do detail = detail .. "\n  " .. relation.render_key(k) end
+  end
+  return "upsert key could not be validated as unique\nDETAIL: " .. detail
+end
+
+local function format_name(f)
+  if type(f) == "string" then return f end
+  return "avro"
+end
+
+-- TEXT/BYTES: exactly one column, of a scalar type.
+local function check_raw(fmt, rel, cols, what, problems, path)
+  if fmt ~= "text" and fmt ~= "bytes" then return end
+  if #cols ~= 1 then
+    problems[#problems + 1] = ("%s: %s format %s requires a single column, got %d columns"):format(
+      path, what, fmt:upper(), #cols)
+    return
+  end
+  local c = rel.columns[rel.index[cols[1]]]
+  if not types.is_scalar(c.type) then
+    problems[#problems + 1] = ("%s: %s format %s cannot encode column \"%s\" of type %s (scalar types only)")
+      :format(path, what, fmt:upper(), c.name, types.render(c.type))
+  end
+end
+
+local function check_formats(s, o, rel, key, problems)
+  local p = s.path
+  if o.format and (o.key_format or o.value_format) then
+    problems[#problems + 1] = p .. ": give either format or key_format + value_format, not both"
+  end
+  if (o.key_format == nil) ~= (o.value_format == nil) then
+    problems[#problems + 1] = p .. ": key_format and value_format go together"
+  end
+  if o.key_format and not key then problems[#problems + 1] = p .. ".key_format: needs a key" end
+  local kf = o.key_format or o.format or "json"
+  local vf = o.value_format or o.format or "json"
+  local all = {}
+  for i, c in ipairs(rel.columns) do all[i] = c.name end
+  if key then check_raw(kf, rel, key, "key", problems, p) end
+  check_raw(vf, rel, all, "value", problems, p)
+  if o.envelope == "debezium" and (vf == "text" or vf == "bytes") then
+    problems[#problems + 1] = p .. ".envelope: DEBEZIUM needs a JSON or Avro value format"
+  end
+  return kf, vf
+end
+
+local function check_key(s, o, rel, problems)
+  local key = o.key
+  if key then
+    for i, c in ipairs(key) do
+      if not rel.index[c] then
+        problems[#problems + 1] = ("%s.key[%d]: no column \"%s\" in %s"):format(s.path, i, c, rel.name)
+      end
+    end
+    if #key == 0 then problems[#problems + 1] = s.path .. ".key: must name at least one column" end
+  end
+  if o.envelope == "upsert" and not key then
+    problems[#problems + 1] = s.path .. ".key: ENVELOPE UPSERT requires a key"
+  elseif o.envelope == "upsert" and #problems == 0 and not o.not_enforced and not rel:is_unique(key) then
+    problems[#problems + 1] = s.path .. ".key: " .. key_error(rel, key)
+  end
+  return key
+end
+
+-- Builds the plan of one sink; problems are appended as "where: path: msg".
+local function plan_sink(s, problems)
+  local o = s.opts
+  local local_problems = {}
+  local rel = source_relation(o.from, local_problems)
+  if not rel then
+    for _, e in ipairs(local_problems) do problems[#problems + 1] = o.from.where .. ": " .. e end
+    return nil
+  end
+  local key = check_key(s, o, rel, local_problems)
+  local kf, vf = check_formats(s, o, rel, key, local_problems)
+  local plan = {
+    name = s.name, where = s.where, opts = o, relation = rel, key = key,
+    key_format = key and kf or nil, value_format = vf, envelope = o.envelope,
+    topic = o.into.topic, connection = o.into.connection,
+  }
+  if #local_problems == 0 and (format_name(kf) == "avro" or format_name(vf) == "avro") then
+    local schemas, err = avro_schema.for_sink(plan)
+    if not schemas then local_problems[#local_problems + 1] = s.path .. ".format: " .. err end
+    plan.avro = schemas
+  end
+  for _, e in ipairs(local_problems) do
+    local where = s.locate and s.locate(e:match("^([^:]+):")) or s.where
+    problems[#problems + 1] = where .. ": " .. e
+  end
+  return plan
+end
+
+-- decls from config/loader.lua → list of sink plans, or nil, problems.
+function M.build(decls)
+  local problems, plans = {}, {}
+  for _, s in ipairs(decls.sinks) do plans[#plans + 1] = plan_sink(s, problems) end
+  if #problems > 0 then return nil, problems end
+  return plans
+end
+
+-- How the sink assigns partitions, in words.
+function M.partitioning(p)
+  if p.opts.into.partition_by then
+    local info = debug.getinfo(p.opts.into.partition_by, "S")
+    return ("partition_by function (%s:%d) %% partition count"):format(info.short_src, info.linedefined)
+  end
+  if not p.key then return "no key: every message to partition 0" end
+  return "seahash(encoded key" .. (p.key_format == "avro" and ", schema id stripped" or "") .. ") % partition count"
+end
+
+M.format_name = format_name
+
+return M

@@ -1,0 +1,75 @@
+-- sinkgate.relation — a relation's shape: named, typed, nullable columns,
+-- known unique keys and comments. Built once when a config loads; the C
+-- schema (sg_schema) is made from it for the hot path.
+local core = require "sinkgate.core"
+local types = require "sinkgate.types"
+
+local C, ffi = core.C, core.ffi
+local M = {}
+M.__index = M
+
+-- columns: list of { name, type-string, not_null =, comment = }.
+-- Returns a relation or nil, list of "key.path: message" problems.
+function M.new(name, columns, keys, comment)
+  local r = setmetatable({ name = name, columns = {}, index = {}, keys = {}, comment = comment }, M)
+  local problems = {}
+  for i, c in ipairs(columns) do
+    local t, err = types.parse(c[2])
+    if not t then
+      problems[#problems + 1] = ("columns[%d]: %s"):format(i, err)
+    elseif r.index[c[1]] then
+      problems[#problems + 1] = ("columns[%d]: column \"%s\" is declared twice"):format(i, c[1])
+    else
+      r.columns[i] = { name = c[1], type = t, nullable = not c.not_null, comment = c.comment }
+      r.index[c[1]] = i
+    end
+  end
+  for i, key in ipairs(keys or {}) do
+    local k = {}
+    for j, col in ipairs(key) do
+      if not r.index[col] then
+        problems[#problems + 1] = ("keys[%d][%d]: no column \"%s\""):format(i, j, col)
+      end
+      k[j] = col
+    end
+    r.keys[i] = k
+  end
+  if #problems > 0 then return nil, problems end
+  return r
+end
+
+-- The C-side schema for batches of this relation.
+function M:c_schema()
+  if self._c then return self._c end
+  local s = ffi.gc(C.sg_schema_new(), C.sg_schema_free)
+  for _, c in ipairs(self.columns) do
+    local t = c.type
+    if C.sg_schema_add_column(s, c.name, t.id, c.nullable and 1 or 0, t.precision or -1,
+          t.scale or -1, core.errbuf, core.ERRLEN) ~= 0 then
+      error(core.err())
+    end
+  end
+  self._c = s
+  return s
+end
+
+-- `("a", "b")`, as the seed's error DETAIL prints keys.
+function M.render_key(cols)
+  local q = {}
+  for i, c in ipairs(cols) do q[i] = '"' .. c .. '"' end
+  return "(" .. table.concat(q, ", ") .. ")"
+end
+
+-- Whether `cols` contains one of the relation's known unique keys.
+function M:is_unique(cols)
+  local set = {}
+  for _, c in ipairs(cols) do set[c] = true end
+  for _, key in ipairs(self.keys) do
+    local all = true
+    for _, c in ipairs(key) do all = all and set[c] == true end
+    if all then return true end
+  end
+  return false
+end
+
+return M
