@@ -112,6 +112,11 @@ int sg_encode_raw_col(const sg_batch *b, uint32_t row, int col, sg_buf *out,
 /* Parses an Avro schema with avro-c: 0 if valid, else -1 and avro-c's message. */
 int sg_avro_schema_check(const char *json, size_t len, char *err, size_t errlen);
 
+/* Decodes Avro binary (no wire header) written with schema_json and
+ * appends its JSON form (avro-c's) to out. */
+int sg_avro_decode_json(const char *schema_json, size_t slen, const void *data, size_t len,
+                        sg_buf *out, char *err, size_t errlen);
+
 /* ---- load generators ---- */
 /* counter: one bigint column; appends n rows counter_start.. at time. */
 int sg_gen_counter_fill(sg_batch *b, int64_t counter_start, uint32_t n, uint64_t time);

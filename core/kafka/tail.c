@@ -85,9 +85,11 @@ static void release_current(sg_tail *t) {
 
 int sg_tail_next(sg_tail *t, int timeout_ms, sg_tail_msg *out, char *err, size_t errlen) {
   release_current(t);
-  if (caught_up(t)) return 2;
-  rd_kafka_message_t *m = rd_kafka_consumer_poll(t->rk, timeout_ms);
-  if (!m) return 0;
+  /* Once caught up, only take what is already there: --follow callers
+   * sleep between calls, others stop. */
+  int done = caught_up(t);
+  rd_kafka_message_t *m = rd_kafka_consumer_poll(t->rk, done ? 0 : timeout_ms);
+  if (!m) return done ? 2 : 0;
   if (m->err) {
     int rc = sg_fail(err, errlen, "%s", rd_kafka_message_errstr(m));
     rd_kafka_message_destroy(m);

@@ -23,6 +23,7 @@ local function source_relation(src, problems)
         src.path, o.kind, rel, table.concat(names, ", "))
       return nil
     end
+    src.generator_relation = rel
     return relation.new(o.name or rel, shape.columns, shape.keys)
   end
   local r, errs = relation.new(o.name or src.path:match("[^%.]+$"), o.columns, o.keys, o.comment)

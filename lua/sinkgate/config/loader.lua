@@ -26,7 +26,9 @@ function M.sandbox(opts)
   for _, k in ipairs(SAFE) do env[k] = _G[k] end
   env.string, env.table, env.math = readonly_copy(string), readonly_copy(table), readonly_copy(math)
   env.bit = rawget(_G, "bit") and readonly_copy(_G.bit)
-  env.os = { time = os.time, clock = os.clock, date = os.date, getenv = os.getenv }
+  env.os = setmetatable({ time = os.time, clock = os.clock, date = os.date, getenv = os.getenv }, {
+    __index = function(_, k) error("os." .. tostring(k) .. " is not available in a config (run with --unsafe)", 2) end,
+  })
   env.require = function(name)
     if name == "sinkgate" or name:match("^sinkgate%.") or opts.unsafe then return require(name) end
     error("require \"" .. name .. "\" is not allowed in a config (run with --unsafe)", 2)

@@ -5,7 +5,7 @@
 local M = {}
 
 local function key_of(long)
-  return (long:gsub("^%-%-", ""):gsub("%-", "_"))
+  return (long:gsub("^%-+", ""):gsub("%-", "_"))
 end
 
 function M.parse(argv, spec)

@@ -1,0 +1,71 @@
+-- sinkgate run CONFIG | sinkgate run -e 'LUA'
+local loader = require "sinkgate.config.loader"
+local plan = require "sinkgate.plan"
+local runner = require "sinkgate.run.runner"
+local secret = require "sinkgate.secret"
+local validate = require "sinkgate.config.validate"
+local json = require "sinkgate.util.json"
+local log = require "sinkgate.util.log"
+
+local spec = {
+  usage = "sinkgate run CONFIG [--duration D] [--secrets FILE] [--unsafe]\n       sinkgate run -e 'LUA'",
+  summary = "Run the sinks a config declares until interrupted (SIGINT/SIGTERM flush what is in\n" ..
+    "flight and stop; SIGUSR1 prints each sink's status). With -e, run a Lua chunk with\n" ..
+    "`sinkgate` (also as `sg`) loaded and print what it returns.",
+  options = {
+    { "-e", arg = "LUA", doc = "run this Lua chunk instead of a config" },
+    { "--duration", arg = "D", doc = "stop after this long, e.g. 5s or 2m" },
+    { "--status-interval", arg = "D", doc = "print status this often (default 10s)" },
+    { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
+    { "--unsafe", doc = "give the config os and io (os.execute, files)" },
+    { "--quiet", "-q", doc = "no status lines" },
+  },
+}
+
+local function show(v)
+  if type(v) == "string" then return v end
+  if type(v) == "table" and not validate.kind_of(v) and not secret.is(v) then return json.encode(v) end
+  return (tostring(v):gsub("U?LL$", ""))
+end
+
+local function eval(chunk, opts)
+  local sg = require "sinkgate"
+  sg._begin()
+  local res = { loader.run_chunk(chunk, "=(-e)", { unsafe = opts.unsafe, globals = { sg = sg, sinkgate = sg } }) }
+  if not res[1] then log.err("sinkgate run -e: " .. tostring(res[2])) return 1 end
+  for i = 2, table.maxn(res) do log.out(show(res[i])) end
+  return 0
+end
+
+local function duration(s, name)
+  if not s then return nil end
+  local ms = validate.parse_duration(s)
+  if not ms then error(("--%s: expected a duration like 5s, got %q"):format(name, s), 0) end
+  return ms
+end
+
+local function main(opts, pos)
+  if opts.e then return eval(opts.e, opts) end
+  if #pos ~= 1 then
+    log.err("sinkgate run: expected one CONFIG argument (or -e 'LUA')\n\n" .. require("sinkgate.util.args").help(spec))
+    return 2
+  end
+  log.quiet = opts.quiet
+  if opts.secrets then
+    local ok, err = secret.load_file(opts.secrets)
+    if not ok then log.err("sinkgate run: " .. err) return 1 end
+  end
+  local ok, d, si = pcall(function() return duration(opts.duration, "duration"), duration(opts.status_interval, "status-interval") end)
+  if not ok then log.err("sinkgate run: " .. d) return 2 end
+  local decls, problems = loader.load(pos[1], { unsafe = opts.unsafe })
+  local plans
+  if decls then plans, problems = plan.build(decls) end
+  if not plans then
+    for _, p in ipairs(problems) do log.err(p) end
+    return 1
+  end
+  if #plans == 0 then log.err("sinkgate run: " .. pos[1] .. " declares no sinks") return 1 end
+  return runner.run(plans, { duration_ms = d, status_interval_ms = si })
+end
+
+return { spec = spec, main = main }

@@ -1,0 +1,120 @@
+-- sinkgate.source.generate — running load generators. Each tick's rows
+-- depend only on (seed, tick index), so a restarted sink regenerates the
+-- same data. Rows go straight into C batches through the FFI setters; no
+-- Lua table is made per row.
+local bit = require "bit"
+local core = require "sinkgate.core"
+
+local C = core.C
+local M = {}
+
+-- A small deterministic PRNG per (seed, tick, stream): xorshift on a u64
+-- seeded by SeaHash, returning integers in [1, n].
+local function rng(seed, tick, stream)
+  local key = ("%d:%d:%s"):format(seed, tick, stream)
+  local s = C.sg_hash_seahash(key, #key)
+  if s == 0 then s = 0x9e3779b97f4a7c15ULL end
+  return function(n)
+    s = bit.bxor(s, bit.lshift(s, 13))
+    s = bit.bxor(s, bit.rshift(s, 7))
+    s = bit.bxor(s, bit.lshift(s, 17))
+    return tonumber(s % n) + 1
+  end
+end
+
+local ITEMS = { "Signed Memorabilia", "City Bar Crawl", "Best Pizza in Town", "Gift Basket", "Custom Art" }
+local ORGS, USERS = 20, 100
+
+local function set_text(b, r, col, s)
+  if C.sg_batch_set_bytes(b, r, col, s, #s) ~= 0 then error("batch arena full") end
+end
+
+local function push(b, time, diff)
+  local r = C.sg_batch_push_row(b, time, diff)
+  if r < 0 then error("out of memory filling a batch") end
+  return tonumber(r)
+end
+
+-- Relation fillers: fill(self, batch, tick, time_ms).
+local FILL = {}
+
+function FILL.counter(g, b, tick, time)
+  local n = g.opts.rows_per_tick
+  local first = tick * n + 1
+  if C.sg_gen_counter_fill(b, first, n, time) ~= 0 then error("out of memory filling a batch") end
+  local max = g.opts.max_cardinality
+  if max then -- retract the values that fell out of the window
+    for v = math.max(1, first - max), first + n - 1 - max do
+      C.sg_batch_set_i64(b, push(b, time, -1), 0, v)
+    end
+  end
+end
+
+local function snapshot_once(fill)
+  return function(g, b, tick, time)
+    if tick == 0 then fill(g, b, time) end
+  end
+end
+
+FILL.organizations = snapshot_once(function(_, b, time)
+  for id = 1, ORGS do
+    local r = push(b, time, 1)
+    C.sg_batch_set_i64(b, r, 0, id)
+    set_text(b, r, 1, "org-" .. id)
+  end
+end)
+
+FILL.users = snapshot_once(function(_, b, time)
+  for id = 1, USERS do
+    local r = push(b, time, 1)
+    C.sg_batch_set_i64(b, r, 0, id)
+    C.sg_batch_set_i64(b, r, 1, (id - 1) % ORGS + 1)
+    set_text(b, r, 2, "user-" .. id)
+  end
+end)
+
+FILL.accounts = snapshot_once(function(g, b, time)
+  local rand = rng(g.opts.seed, 0, "accounts")
+  for id = 1, ORGS do
+    local r = push(b, time, 1)
+    C.sg_batch_set_i64(b, r, 0, id)
+    C.sg_batch_set_i64(b, r, 1, id)
+    C.sg_batch_set_i64(b, r, 2, rand(10000))
+  end
+end)
+
+function FILL.auctions(g, b, tick, time)
+  local rand = rng(g.opts.seed, tick, "auctions")
+  local r = push(b, time, 1)
+  C.sg_batch_set_i64(b, r, 0, tick + 1)
+  C.sg_batch_set_i64(b, r, 1, rand(USERS))
+  set_text(b, r, 2, ITEMS[rand(#ITEMS)])
+  C.sg_batch_set_i64(b, r, 3, (time + 10000) * 1000)
+end
+
+function FILL.bids(g, b, tick, time)
+  local rand = rng(g.opts.seed, tick, "bids")
+  local n = g.opts.rows_per_tick
+  for i = 1, n do
+    local r = push(b, time, 1)
+    C.sg_batch_set_i64(b, r, 0, tick * n + i)
+    C.sg_batch_set_i64(b, r, 1, rand(USERS))
+    C.sg_batch_set_i64(b, r, 2, math.max(1, tick + 1 - rand(10) + 1))
+    C.sg_batch_set_i64(b, r, 3, rand(1000))
+    C.sg_batch_set_i64(b, r, 4, time * 1000)
+  end
+end
+
+-- A generator for a load_generator source's validated options.
+function M.new(opts, relation_name)
+  local fill = FILL[relation_name]
+  if not fill then return nil, "no generator for relation " .. relation_name end
+  return { opts = opts, fill = fill, tick_ms = opts.tick }
+end
+
+-- Appends the rows of tick `tick` (logical time `time`) to batch b.
+function M.fill(g, b, tick, time)
+  g.fill(g, b, tick, time)
+end
+
+return M
