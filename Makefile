@@ -39,7 +39,7 @@ LUA_SRC    := $(shell find lua -name '*.lua')
 
 .PHONY: all deps run test asan lint install uninstall clean bench
 
-all: $(BUILD)/sinkgate $(BUILD)/sinkgate_core.so $(BUILD)/lua/sinkgate/cdef.lua
+all: $(BUILD)/sinkgate $(BUILD)/sinkgate_core.so $(BUILD)/lua/sinkgate/cdef.lua $(BUILD)/test_core
 
 $(BUILD)/obj/%.o: core/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -52,6 +52,10 @@ $(BUILD)/sinkgate: $(BUILD)/obj/cli/main.o $(CORE_OBJ)
 # The same core as a shared object, for plain LuaJIT (busted, LuaRocks).
 $(BUILD)/sinkgate_core.so: $(CORE_OBJ)
 	$(CC) $(SAN_FLAGS) $(LIBFLAG) -o $@ $^ $(PKG_LIBS) -lm
+
+# C-level tests (spec/c), linked against the same core objects.
+$(BUILD)/test_core: spec/c/test_core.c $(CORE_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # ffi.cdef text generated from the one FFI header.
 $(BUILD)/lua/sinkgate/cdef.lua: core/include/sinkgate_ffi.h tools/gen-cdef.sh

@@ -21,7 +21,7 @@ function M.sanitize(name)
   return first .. rest:gsub("[^%w_]", "_")
 end
 
--- Splits a dotted fullname into namespace, name; nil, message if malformed.
+-- Splits a dotted fullname into { ns =, name = }; nil, message if malformed.
 function M.split_fullname(full)
   local parts = {}
   for part in (full .. "."):gmatch("([^%.]*)%.") do
@@ -31,7 +31,7 @@ function M.split_fullname(full)
     parts[#parts + 1] = part
   end
   local name = table.remove(parts)
-  return (#parts > 0 and table.concat(parts, ".") or nil), name
+  return { ns = #parts > 0 and table.concat(parts, ".") or nil, name = name }
 end
 
 -- A generation pass: tracks named types already defined in this schema.
@@ -148,9 +148,9 @@ local function fullnames(plan, opts)
   end
   local names = {}
   for which, full in pairs({ key = opts.key_fullname or "row", value = opts.value_fullname or "envelope" }) do
-    local ns, name = M.split_fullname(full)
-    if not name then return nil, ns end
-    names[which] = { ns = ns, name = name }
+    local n, err = M.split_fullname(full)
+    if not n then return nil, err end
+    names[which] = n
   end
   return names
 end

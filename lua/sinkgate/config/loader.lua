@@ -102,8 +102,11 @@ local function declare_yaml(doc, path, lines, opts, errors)
   local function lookup(kind, name, p)
     local o = objs[name]
     if type(name) == "string" and o and validate.kind_of(o) == kind then return o end
-    if type(name) == "string" then errors[#errors + 1] = ("%s: %s: no %s named \"%s\""):format(at(p), p, kind, name) end
-    return name
+    if type(name) ~= "string" then return name end -- validation reports the type
+    errors[#errors + 1] = ("%s: %s: no %s named \"%s\""):format(at(p), p, kind, name)
+    local placeholder = { unresolved = name } -- reported once, here, not again by validation
+    validate.KIND[placeholder] = kind
+    return placeholder
   end
   for name, def in pairs(doc.connections or {}) do
     local p = "connections." .. name

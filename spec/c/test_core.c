@@ -1,0 +1,109 @@
+/* test_core.c — C-level checks of the core, where C is tested best:
+ * the hashes against librdkafka's own partitioners on random keys, batch
+ * arena growth, JSON string escaping and the YAML node tree. Prints one
+ * line per check and ends with "c-core: N passed, N failed". */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <librdkafka/rdkafka.h>
+#include "../../core/include/sinkgate_ffi.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                         \
+  do {                                           \
+    if (cond) {                                  \
+      passed++;                                  \
+    } else {                                     \
+      failed++;                                  \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+      printf(__VA_ARGS__);                       \
+      printf("\n");                              \
+    }                                            \
+  } while (0)
+
+static void random_key(unsigned char *buf, size_t *len, unsigned *seed) {
+  *len = (size_t)(rand_r(seed) % 64);
+  for (size_t i = 0; i < *len; i++) buf[i] = (unsigned char)rand_r(seed);
+}
+
+static void test_hashes_against_librdkafka(void) {
+  unsigned seed = 42;
+  unsigned char key[64];
+  size_t len;
+  int bad_murmur = 0, bad_crc = 0;
+  for (int i = 0; i < 20000; i++) {
+    random_key(key, &len, &seed);
+    int32_t cnt = 1 + rand_r(&seed) % 1000;
+    int32_t ours = sg_hash_kafka_murmur2(key, len) % cnt;
+    int32_t theirs = rd_kafka_msg_partitioner_murmur2(NULL, key, len, cnt, NULL, NULL);
+    bad_murmur += ours != theirs;
+    int32_t crc_ours = (int32_t)(sg_hash_crc32(key, len) % (uint32_t)cnt);
+    int32_t crc_theirs = rd_kafka_msg_partitioner_consistent(NULL, key, len, cnt, NULL, NULL);
+    bad_crc += crc_ours != crc_theirs;
+  }
+  CHECK(bad_murmur == 0, "murmur2 disagrees with librdkafka on %d of 20000 keys", bad_murmur);
+  CHECK(bad_crc == 0, "crc32 disagrees with librdkafka on %d of 20000 keys", bad_crc);
+  CHECK(sg_hash_kafka_murmur2("foobar", 6) == 1357151166, "murmur2(foobar)");
+}
+
+static void test_batch_growth(void) {
+  sg_schema *s = sg_schema_new();
+  char err[256];
+  CHECK(sg_schema_add_column(s, "id", SG_T_INT8, 0, -1, -1, err, sizeof err) == 0, "add id");
+  CHECK(sg_schema_add_column(s, "t", SG_T_TEXT, 1, -1, -1, err, sizeof err) == 0, "add t");
+  CHECK(sg_schema_add_column(s, "t", SG_T_TEXT, 1, -1, -1, err, sizeof err) == -1 &&
+            strstr(err, "declared twice"), "duplicate column refused: %s", err);
+  sg_batch *b = sg_batch_new(s, 2);
+  char text[100];
+  for (int i = 0; i < 5000; i++) {
+    int64_t r = sg_batch_push_row(b, (uint64_t)i, 1);
+    sg_batch_set_i64(b, (uint32_t)r, 0, i);
+    int n = snprintf(text, sizeof text, "row-%d", i);
+    if (i % 7) sg_batch_set_bytes(b, (uint32_t)r, 1, text, (size_t)n);
+  }
+  CHECK(b->nrows == 5000, "rows %u", b->nrows);
+  int ok = 1;
+  for (uint32_t r = 0; r < b->nrows; r++) {
+    int n = snprintf(text, sizeof text, "row-%u", r);
+    sg_datum d = b->cells[r * 2 + 1];
+    if (r % 7 == 0) ok &= b->nulls[r * 2 + 1] == 1;
+    else ok &= d.s.len == (uint32_t)n && memcmp(b->arena + d.s.off, text, (size_t)n) == 0;
+    ok &= b->cells[r * 2].i == (int64_t)r && b->times[r] == r;
+  }
+  CHECK(ok, "values survive arena and row growth");
+  sg_buf out = {0};
+  int cols[2] = {0, 1};
+  CHECK(sg_encode_json_row(b, 0, cols, 2, &out, err, sizeof err) == 0, "encode row 0");
+  CHECK(out.len == strlen("{\"id\":0,\"t\":null}") && memcmp(out.data, "{\"id\":0,\"t\":null}", out.len) == 0,
+        "row 0 json: %.*s", (int)out.len, out.data);
+  sg_buf_free(&out);
+  sg_batch_free(b);
+  sg_schema_free(s);
+}
+
+static void test_yaml_tree(void) {
+  const char *src = "a: 1\nb:\n  - x\n  - \"y\"\nc: {d: true}\n";
+  char err[256];
+  sg_ydoc *d = sg_yaml_parse(src, strlen(src), err, sizeof err);
+  CHECK(d != NULL, "parse: %s", err);
+  if (!d) return;
+  CHECK(d->nodes[0].kind == SG_Y_MAP, "root is a map");
+  int b_key = d->nodes[d->nodes[d->nodes[0].first_child].next_sibling].next_sibling;
+  CHECK(strcmp(d->text + d->nodes[b_key].off, "b") == 0 && d->nodes[b_key].line == 2, "key b on line 2");
+  int seq = d->nodes[b_key].next_sibling;
+  int y = d->nodes[d->nodes[seq].first_child].next_sibling;
+  CHECK(d->nodes[y].plain == 0 && d->nodes[y].line == 4, "quoted y on line 4 is not plain");
+  sg_yaml_free(d);
+  CHECK(sg_yaml_parse("a: [1,", 6, err, sizeof err) == NULL && strncmp(err, "line ", 5) == 0, "syntax error: %s", err);
+  CHECK(sg_yaml_parse("a: &x 1\nb: *x\n", 14, err, sizeof err) == NULL && strstr(err, "aliases"), "alias refused: %s", err);
+}
+
+int main(void) {
+  test_hashes_against_librdkafka();
+  test_batch_growth();
+  test_yaml_tree();
+  printf("c-core: %d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
