@@ -22,9 +22,9 @@ static int encode_value(const sg_emit_spec *s, const sg_batch *b, uint32_t r, co
   }
   if (s->value_format != SG_FMT_JSON)
     return sg_fail(err, errlen, "the DEBEZIUM envelope needs a JSON or Avro value format");
-  SG_BUF_LIT(out, insert ? "{\"before\":null,\"after\":" : "{\"before\":");
-  if (encode_part(SG_FMT_JSON, b, r, all, b->ncols, out, err, errlen) != 0) return -1;
-  return SG_BUF_LIT(out, insert ? "}" : ",\"after\":null}");
+  int rc = insert ? SG_BUF_LIT(out, "{\"before\":null,\"after\":") : SG_BUF_LIT(out, "{\"before\":");
+  if (rc != 0 || encode_part(SG_FMT_JSON, b, r, all, b->ncols, out, err, errlen) != 0) return -1;
+  return insert ? SG_BUF_LIT(out, "}") : SG_BUF_LIT(out, ",\"after\":null}");
 }
 
 int64_t sg_emit_batch(const sg_emit_spec *s, const sg_batch *b, char *err, size_t errlen) {

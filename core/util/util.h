@@ -17,6 +17,7 @@ static inline int sg_buf_putc(sg_buf *b, char c) {
   b->data[b->len++] = c;
   return 0;
 }
-#define SG_BUF_LIT(b, s) sg_buf_append((b), (s), sizeof(s) - 1)
+/* Literal strings only: the "" s "" pasting refuses anything else at compile time. */
+#define SG_BUF_LIT(b, s) sg_buf_append((b), "" s "", sizeof("" s "") - 1)
 
 #endif

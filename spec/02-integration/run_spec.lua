@@ -1,0 +1,123 @@
+-- `sinkgate run` against the dev broker, checked with `sinkgate tail`.
+local helpers = require "helpers"
+local sg = require "sinkgate"
+
+local function config(fields, gen)
+  return helpers.write_tmp(([[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS") }
+local gen = sg.source.load_generator { %s }
+sg.sink "s" { from = gen, mode = "at_least_once", %s }
+]]):format(gen or 'kind = "counter", tick = "50ms", rows_per_tick = 7', fields), ".lua")
+end
+
+describe("sinkgate run", function()
+  local dev
+  setup(function() dev = helpers.dev_start("--topics upserts:4") end)
+  teardown(function() helpers.dev_stop(dev) end)
+
+  it("publishes every generated row once, key-hashed, timestamp header first", function()
+    local path = config([[into = { connection = kafka, topic = "upserts" }, key = { "counter" },
+      format = "json", envelope = "upsert"]])
+    local r = helpers.sinkgate("run --duration 1s " .. path, dev.env)
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    local ticks, rows = r.err:match("running; (%d+) ticks, (%d+) rows produced, %2 delivered, 0 failed")
+    assert.is_not_nil(ticks, r.err)
+    local msgs = helpers.tail(dev, "upserts")
+    assert.equal(tonumber(rows), #msgs)
+    assert.equal(tonumber(ticks) * 7, #msgs)
+    local seen, times = {}, {}
+    for _, m in ipairs(msgs) do
+      local c = m.key.counter
+      assert.is_nil(seen[c], "duplicate counter " .. c)
+      seen[c] = true
+      assert.same({ counter = c }, m.value)
+      local key_json = '{"counter":' .. c .. '}'
+      assert.equal(tonumber(sg.hash.seahash(key_json) % 4), m.partition)
+      assert.equal("sinkgate-timestamp", m.headers[1][1])
+      assert.matches("^%d+$", m.headers[1][2])
+      times[m.headers[1][2]] = (times[m.headers[1][2]] or 0) + 1
+    end
+    for c = 1, #msgs do assert.is_true(seen[c], "missing counter " .. c) end
+    for t, n in pairs(times) do assert.equal(7, n, "rows at time " .. t) end
+  end)
+
+  it("writes retractions as DEBEZIUM before/after, never tombstones", function()
+    local path = config([[into = { connection = kafka, topic = "dbz" }, format = "json", envelope = "debezium"]],
+      'kind = "counter", tick = "50ms", max_cardinality = 3')
+    local r = helpers.sinkgate("run --duration 600ms " .. path, dev.env)
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    local null = require("cjson").null
+    local live, ninserts, ndeletes = {}, 0, 0
+    for _, m in ipairs(helpers.tail(dev, "dbz")) do
+      assert.equal(0, m.partition) -- no key: partition 0
+      assert.equal(null, m.key)
+      assert.is_table(m.value) -- never a tombstone
+      if m.value.after ~= null then
+        assert.equal(null, m.value.before)
+        live[m.value.after.counter] = true
+        ninserts = ninserts + 1
+      else
+        assert.is_true(live[m.value.before.counter], "retraction of a row never inserted")
+        live[m.value.before.counter] = nil
+        ndeletes = ndeletes + 1
+      end
+    end
+    assert.is_true(ndeletes > 0)
+    assert.equal(3, ninserts - ndeletes) -- max_cardinality rows stay live
+  end)
+
+  it("uses TEXT for a single-column key and value", function()
+    local path = config([[into = { connection = kafka, topic = "texts" }, key = { "counter" },
+      format = "text", envelope = "upsert"]])
+    local r = helpers.sinkgate("run --duration 300ms " .. path, dev.env)
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    local msgs = helpers.tail(dev, "texts", "--key-format text --value-format text")
+    assert.is_true(#msgs > 0)
+    for _, m in ipairs(msgs) do assert.equal(m.key, m.value) assert.matches("^%d+$", m.key) end
+  end)
+
+  it("finishes cleanly on SIGTERM, delivering what it produced", function()
+    local path = config([[into = { connection = kafka, topic = "sigterm" }, key = { "counter" },
+      format = "json", envelope = "upsert"]])
+    local pid, log = helpers.spawn("run " .. path, dev.env)
+    require("socket").sleep(1.0)
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(helpers.wait_exit(pid, 30))
+    local out = helpers.read(log)
+    os.remove(path)
+    local rows = out:match("(%d+) rows produced, %1 delivered, 0 failed")
+    assert.is_not_nil(rows, out)
+    assert.equal(tonumber(rows), #helpers.tail(dev, "sigterm"))
+  end)
+
+  it("retries through injected produce errors without losing rows", function()
+    assert.matches("^ok", helpers.ctl(dev, "request-errors Produce NOT_LEADER_FOR_PARTITION NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT"))
+    local path = config([[into = { connection = kafka, topic = "retried" }, key = { "counter" },
+      format = "json", envelope = "upsert"]])
+    local r = helpers.sinkgate("run --duration 500ms " .. path, dev.env)
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    local rows = tonumber(r.err:match("(%d+) rows produced, %1 delivered, 0 failed"))
+    local msgs = helpers.tail(dev, "retried")
+    local seen = {}
+    for _, m in ipairs(msgs) do seen[m.key.counter] = true end
+    for c = 1, rows do assert.is_true(seen[c], "lost counter " .. c) end
+  end)
+
+  it("refuses what this build cannot run, naming the option", function()
+    local path = helpers.write_tmp([[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS") }
+local gen = sg.source.load_generator { kind = "counter" }
+sg.sink "s" { from = gen, into = { connection = kafka, topic = "x" }, envelope = "debezium" }
+]], ".lua")
+    local r = helpers.sinkgate("run --duration 1s " .. path, dev.env)
+    os.remove(path)
+    assert.equal(1, r.rc)
+    assert.matches("sinks%.s%.mode: exactly_once needs the sink engine", r.err)
+  end)
+end)
