@@ -16,9 +16,9 @@
 #define SG_LUADIR "/usr/local/share/lua/5.1"
 #endif
 
-/* Lua search path: $SINKGATE_LUA_PATH, then a source tree beside the
- * binary (build/sinkgate → ../lua and ./lua for the generated cdef), then
- * the install directory. */
+/* Lua search path: $SINKGATE_LUA_PATH, then a source tree around the
+ * binary (build/sinkgate or build/asan/sinkgate: ./lua holds the generated
+ * cdef, ../lua or ../../lua the sources), then the install directory. */
 static void set_paths(lua_State *L) {
   char exe[PATH_MAX], path[8 * PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -26,8 +26,7 @@ static void set_paths(lua_State *L) {
   const char *dir = dirname(exe);
   const char *env = getenv("SINKGATE_LUA_PATH");
   snprintf(path, sizeof path,
-           "%s%s%s/lua/?.lua;%s/../lua/?.lua;%s/../lua/?/init.lua;" SG_LUADIR "/?.lua;" SG_LUADIR
-           "/?/init.lua;",
+           "%s%s%s/lua/?.lua;%s/../lua/?.lua;%s/../../lua/?.lua;" SG_LUADIR "/?.lua;",
            env ? env : "", env ? ";" : "", dir, dir, dir);
   lua_getglobal(L, "package");
   lua_pushstring(L, path);

@@ -90,11 +90,17 @@ int sg_producer_send(sg_producer *p, const char *topic, int32_t partition, const
                      const char **hnames, const void **hvals, const size_t *hlens, int nh,
                      char *err, size_t errlen) {
   rd_kafka_headers_t *h = make_headers(hnames, hvals, hlens, nh);
+  /* Plain locals: librdkafka's V_ macros cast their argument without
+   * parentheses, which would bind to the condition of a ?: expression. */
+  void *value = value_is_null ? NULL : (void *)val;
+  size_t value_len = value_is_null ? 0 : vlen;
+  void *k = (void *)key;
+  size_t key_len = key ? klen : 0;
   for (;;) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
         p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key ? klen : 0),
-        RD_KAFKA_V_VALUE(value_is_null ? NULL : (void *)val, value_is_null ? 0 : vlen),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(k, key_len),
+        RD_KAFKA_V_VALUE(value, value_len),
         RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
     if (!e) break;
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) { /* let deliveries drain, then retry */

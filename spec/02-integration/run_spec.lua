@@ -94,9 +94,10 @@ describe("sinkgate run", function()
     assert.equal(tonumber(rows), #helpers.tail(dev, "sigterm"))
   end)
 
-  it("retries through injected produce errors without losing rows", function()
+  it("retries through injected produce errors without losing rows (one request in flight)", function()
     assert.matches("^ok", helpers.ctl(dev, "request-errors Produce NOT_LEADER_FOR_PARTITION NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT"))
-    local path = config([[into = { connection = kafka, topic = "retried" }, key = { "counter" },
+    local path = config([[into = { connection = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"),
+      options = { ["max.in.flight.requests.per.connection"] = "1" } }, topic = "retried" }, key = { "counter" },
       format = "json", envelope = "upsert"]])
     local r = helpers.sinkgate("run --duration 500ms " .. path, dev.env)
     os.remove(path)
@@ -107,6 +108,10 @@ describe("sinkgate run", function()
     for _, m in ipairs(msgs) do seen[m.key.counter] = true end
     for c = 1, rows do assert.is_true(seen[c], "lost counter " .. c) end
   end)
+
+  pending("retries through injected errors with several requests in flight: the 2.0.2 mock broker " ..
+    "accepts a batch whose earlier sequence numbers it never wrote (a real broker answers " ..
+    "OUT_OF_ORDER_SEQUENCE_NUMBER), so librdkafka implicitly acks the failed batch and the mock loses it")
 
   it("refuses what this build cannot run, naming the option", function()
     local path = helpers.write_tmp([[

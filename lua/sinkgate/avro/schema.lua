@@ -120,7 +120,7 @@ function Gen:fields(cols)
   return fields
 end
 
-function Gen:record(ns, name, doc, fields)
+local function record(ns, name, doc, fields)
   return json.object({ "type", "name", "namespace", "doc", "fields" },
     { type = "record", name = name, namespace = ns, doc = doc, fields = fields })
 end
@@ -162,14 +162,14 @@ local function value_schema(plan, opts, names)
   for i, c in ipairs(rel.columns) do all[i] = c.name end
   local doc = g:doc("type", rel.name, rel.comment)
   local n = names.value
-  if plan.envelope ~= "debezium" then return g:record(n.ns, n.name, doc, g:fields(columns_of(rel, all))) end
-  local row = g:record(nil, "row", nil, g:fields(columns_of(rel, all)))
+  if plan.envelope ~= "debezium" then return record(n.ns, n.name, doc, g:fields(columns_of(rel, all))) end
+  local row = record(nil, "row", nil, g:fields(columns_of(rel, all)))
   local function side(name, ty)
     local f = json.object({ "name", "type", "default" }, { name = name, type = { "null", ty } })
     if opts.null_defaults then f.default = json.null end
     return f
   end
-  return g:record(n.ns, n.name, doc, { side("before", row), side("after", "row") })
+  return record(n.ns, n.name, doc, { side("before", row), side("after", "row") })
 end
 
 -- { key = json text or nil, value = json text or nil, key_schema, value_schema }
@@ -182,7 +182,7 @@ function M.for_sink(plan)
   local out = {}
   if type(kf) == "table" then
     local g = new_gen(kf.opts, "key", plan.relation)
-    out.key_schema = g:record(names.key.ns, names.key.name,
+    out.key_schema = record(names.key.ns, names.key.name,
       g:doc("type", plan.relation.name, plan.relation.comment), g:fields(columns_of(plan.relation, plan.key)))
     out.key, err = checked(out.key_schema)
     if not out.key then return nil, err end

@@ -185,7 +185,10 @@ end
 function M:put_config(subject, body)
   local req = cjson.decode(body or "")
   local level = type(req) == "table" and req.compatibility
-  if not LEVELS[level or ""] then return err(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive") end
+  if not LEVELS[level or ""] then
+    return err(422, 42203, "Invalid compatibility level. Valid values are none, backward, forward, full, " ..
+      "backward_transitive, forward_transitive, and full_transitive")
+  end
   if subject then self.config[subject] = level else self.global = level end
   return 200, { compatibility = level }
 end

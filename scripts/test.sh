@@ -1,0 +1,63 @@
+#!/bin/sh
+# make test: every test sinkgate has, ending with "N passed, N failed, N skipped".
+#   1. C-level tests of the core (spec/c)
+#   2. busted specs under LuaJIT (unit, then integration against `sinkgate dev`)
+#   3. luacheck
+#   4. the C tests and all specs again under AddressSanitizer + UBSan
+#   5. a warnings-as-errors build with clang
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 skipped=0
+LOG=$(mktemp -d /tmp/sinkgate-test.XXXXXX)
+
+count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+
+c_tests() { # $1 = test binary, $2 = label
+  "$1" > "$LOG/$2.c.log" 2>&1
+  cat "$LOG/$2.c.log"
+  line=$(grep -E '^c-core: [0-9]+ passed, [0-9]+ failed' "$LOG/$2.c.log" | tail -1)
+  if [ -z "$line" ]; then count 0 1; return; fi
+  count "$(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')" "$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')"
+}
+
+busted_run() { # $1 = label; environment set by the caller
+  busted -o utfTerminal > "$LOG/$1.busted.log" 2>&1
+  sed 's/\x1b\[[0-9;]*m//g' "$LOG/$1.busted.log"
+  line=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG/$1.busted.log" | grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' | tail -1)
+  if [ -z "$line" ]; then count 0 1; return; fi
+  set -- $line
+  count "$1" "$(($4 + $7))" "${10}"
+}
+
+echo "== C core tests"
+c_tests build/test_core plain
+
+echo "== busted specs (LuaJIT)"
+busted_run plain
+
+echo "== luacheck"
+if luacheck --quiet --no-color lua spec examples plugins; then count 1 0; else count 0 1; fi
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+if make --no-print-directory asan > "$LOG/asan-build.log" 2>&1; then
+  ASAN_OPTIONS=detect_leaks=1 c_tests build/asan/test_core asan
+  # The FFI specs load the ASan-built core into an uninstrumented LuaJIT:
+  # preload the sanitizer runtimes; leak checks stay on for the binary.
+  SINKGATE_BIN=build/asan/sinkgate SINKGATE_CORE=build/asan/sinkgate_core.so \
+  LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 busted_run asan
+else
+  cat "$LOG/asan-build.log"; count 0 1
+fi
+
+echo "== warnings-as-errors build (clang)"
+if make --no-print-directory CC=clang BUILD=build/clang CFLAGS='-O2 -Wshadow' all > "$LOG/clang.log" 2>&1; then
+  count 1 0
+else
+  cat "$LOG/clang.log"; count 0 1
+fi
+
+rm -rf "$LOG"
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
