@@ -37,11 +37,17 @@ CORE_OBJ   := $(patsubst core/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
 HEADERS    := $(wildcard core/*/*.h)
 LUA_SRC    := $(shell find lua -name '*.lua')
 
-.PHONY: all deps run test asan lint install uninstall clean bench
+.PHONY: all deps run test asan lint install uninstall clean bench FORCE
 
 all: $(BUILD)/sinkgate $(BUILD)/sinkgate_core.so $(BUILD)/lua/sinkgate/cdef.lua $(BUILD)/test_core
 
-$(BUILD)/obj/%.o: core/%.c $(HEADERS)
+# Objects depend on the flags they were built with, so a changed CFLAGS or
+# LUADIR (LuaRocks passes its own) rebuilds them.
+$(BUILD)/flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS)' > $@
+
+$(BUILD)/obj/%.o: core/%.c $(HEADERS) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

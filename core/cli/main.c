@@ -18,7 +18,8 @@
 
 /* Lua search path: $SINKGATE_LUA_PATH, then a source tree around the
  * binary (build/sinkgate or build/asan/sinkgate: ./lua holds the generated
- * cdef, ../lua or ../../lua the sources), then the install directory. */
+ * cdef, ../lua or ../../lua the sources), then PREFIX/share/lua/5.1 beside
+ * PREFIX/bin (relocatable installs), then the configured install directory. */
 static void set_paths(lua_State *L) {
   char exe[PATH_MAX], path[8 * PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -26,8 +27,9 @@ static void set_paths(lua_State *L) {
   const char *dir = dirname(exe);
   const char *env = getenv("SINKGATE_LUA_PATH");
   snprintf(path, sizeof path,
-           "%s%s%s/lua/?.lua;%s/../lua/?.lua;%s/../../lua/?.lua;" SG_LUADIR "/?.lua;",
-           env ? env : "", env ? ";" : "", dir, dir, dir);
+           "%s%s%s/lua/?.lua;%s/../lua/?.lua;%s/../../lua/?.lua;%s/../share/lua/5.1/?.lua;" SG_LUADIR
+           "/?.lua;",
+           env ? env : "", env ? ";" : "", dir, dir, dir, dir);
   lua_getglobal(L, "package");
   lua_pushstring(L, path);
   lua_getfield(L, -2, "path");
