@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libluajit-5.1-dev luajit librdkafka-dev libavro-dev
 libcurl4-openssl-dev libyaml-dev zlib1g-dev lua-cjson lua-socket lua-busted lua-check
-luarocks kcat clang"
+clang"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
