@@ -16,6 +16,9 @@ local M = {}
 
 M.version = core.version()
 
+-- NULL inside lists given to sinkgate (Lua arrays cannot hold nil).
+M.null = require("cjson").null
+
 -- The declarations of the config being loaded (see config/loader.lua).
 local ctx
 

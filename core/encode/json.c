@@ -7,6 +7,7 @@
 #include <string.h>
 #include "../util/util.h"
 #include "encode.h"
+#include "../row/value.h"
 
 static const char HEX[] = "0123456789abcdef";
 
@@ -136,41 +137,115 @@ static int put_byte_array(sg_buf *out, const unsigned char *p, size_t n) {
   return sg_buf_putc(out, ']');
 }
 
-int sg_json_put_value(sg_buf *out, const sg_batch *b, uint32_t row, int col,
-                      char *err, size_t errlen) {
-  size_t i = (size_t)row * b->ncols + col;
-  const sg_column *c = &b->schema->cols[col];
-  if (b->nulls[i]) return SG_BUF_LIT(out, "null");
-  sg_datum v = b->cells[i];
-  const char *s = b->arena + v.s.off;
-  int rc;
-  switch (c->type) {
-    case SG_T_BOOL: rc = v.i ? SG_BUF_LIT(out, "true") : SG_BUF_LIT(out, "false"); break;
-    case SG_T_INT2: case SG_T_INT4: case SG_T_INT8:
-      rc = put_fmt(out, "%" PRId64, v.i); break;
-    case SG_T_UINT2: case SG_T_UINT4: case SG_T_UINT8: case SG_T_OID:
-      rc = put_fmt(out, "%" PRIu64, v.u); break;
-    case SG_T_FLOAT4: rc = put_float(out, (float)v.f); break;
-    case SG_T_FLOAT8: rc = put_double(out, v.f); break;
-    case SG_T_NUMERIC: case SG_T_TEXT: rc = sg_json_put_string(out, s, v.s.len); break;
-    case SG_T_JSONB: rc = sg_buf_append(out, s, v.s.len); break;
-    case SG_T_BYTEA: rc = put_byte_array(out, (const unsigned char *)s, v.s.len); break;
-    case SG_T_DATE: rc = put_date(out, v.i); break;
-    case SG_T_TIME: rc = put_time(out, v.i); break;
-    case SG_T_TIMESTAMP: case SG_T_TIMESTAMPTZ: rc = put_timestamp(out, v.i); break;
-    case SG_T_UUID:
-      if (v.s.len != 16) return sg_fail(err, errlen, "column \"%s\": uuid value is %u bytes, not 16", c->name, v.s.len);
-      rc = put_uuid(out, (const unsigned char *)s);
-      break;
-    default:
-      return sg_fail(err, errlen, "column \"%s\": JSON encoding of type %s is not supported yet",
-                     c->name, sg_type_name(c->type));
+/* PostgreSQL-style interval text, as the reference prints it:
+ * "1 year 2 months 3 days 04:05:06.5"; zero is "00:00:00". */
+int sg_interval_text(sg_buf *out, const unsigned char *p) {
+  int32_t months, days;
+  int64_t us;
+  sg_interval_parts(p, &months, &days, &us);
+  int32_t years = months / 12, mons = months % 12;
+  int any = 0;
+  struct { int32_t n; const char *unit; } parts[3] = {{years, "year"}, {mons, "month"}, {days, "day"}};
+  for (int i = 0; i < 3; i++) {
+    if (!parts[i].n) continue;
+    if (put_fmt(out, "%s%d %s%s", any ? " " : "", parts[i].n, parts[i].unit,
+                parts[i].n == 1 ? "" : "s") != 0) /* PostgreSQL: "-1 days" */
+      return -1;
+    any = 1;
   }
-  return rc == 0 ? 0 : sg_fail(err, errlen, "out of memory");
+  if (us == 0 && any) return 0;
+  uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+  uint64_t secs = a / 1000000, frac = a % 1000000;
+  if (put_fmt(out, "%s%s%02llu:%02llu:%02llu", any ? " " : "", us < 0 ? "-" : "",
+              (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
+              (unsigned long long)(secs % 60)) != 0)
+    return -1;
+  if (!frac) return 0;
+  char f[8];
+  snprintf(f, sizeof f, ".%06llu", (unsigned long long)frac);
+  size_t n = strlen(f);
+  while (f[n - 1] == '0') n--;
+  return sg_buf_append(out, f, n);
+}
+
+static int put_value(sg_buf *out, const sg_typeinfo *t, const sg_val *v, char *err, size_t errlen);
+
+static int put_nullable(sg_buf *out, const sg_typeinfo *t, sg_cursor *c, char *err, size_t errlen) {
+  sg_val v;
+  int rc = sg_packed_next(c, t, &v);
+  if (rc < 0) return sg_fail(err, errlen, "malformed nested value");
+  if (rc == 1) return SG_BUF_LIT(out, "null");
+  return put_value(out, t, &v, err, errlen);
+}
+
+static int put_nested(sg_buf *out, const sg_typeinfo *t, const sg_val *v, char *err, size_t errlen) {
+  sg_cursor c = {v->p, v->p + v->len};
+  uint32_t n;
+  if (t->type == SG_T_RECORD) {
+    if (sg_buf_putc(out, '{') != 0) return -1;
+    for (int i = 0; i < t->nfields; i++) {
+      if (i && sg_buf_putc(out, ',') != 0) return -1;
+      if (sg_json_put_string(out, t->field_names[i], strlen(t->field_names[i])) != 0 ||
+          sg_buf_putc(out, ':') != 0 || put_nullable(out, t->field_types[i], &c, err, errlen) != 0)
+        return -1;
+    }
+    return sg_buf_putc(out, '}');
+  }
+  if (sg_cur_u32(&c, &n) != 0) return sg_fail(err, errlen, "malformed nested value");
+  int map = t->type == SG_T_MAP;
+  if (sg_buf_putc(out, map ? '{' : '[') != 0) return -1;
+  for (uint32_t i = 0; i < n; i++) {
+    if (i && sg_buf_putc(out, ',') != 0) return -1;
+    if (map) {
+      uint32_t klen;
+      if (sg_cur_u32(&c, &klen) != 0 || (uint32_t)(c.end - c.p) < klen)
+        return sg_fail(err, errlen, "malformed map value");
+      if (sg_json_put_string(out, (const char *)c.p, klen) != 0 || sg_buf_putc(out, ':') != 0) return -1;
+      c.p += klen;
+    }
+    if (put_nullable(out, t->elem, &c, err, errlen) != 0) return -1;
+  }
+  return sg_buf_putc(out, map ? '}' : ']');
+}
+
+static int put_value(sg_buf *out, const sg_typeinfo *t, const sg_val *v, char *err, size_t errlen) {
+  const char *s = (const char *)v->p;
+  switch (t->type) {
+    case SG_T_BOOL: return v->d.i ? SG_BUF_LIT(out, "true") : SG_BUF_LIT(out, "false");
+    case SG_T_INT2: case SG_T_INT4: case SG_T_INT8: return put_fmt(out, "%" PRId64, v->d.i);
+    case SG_T_UINT2: case SG_T_UINT4: case SG_T_UINT8: case SG_T_OID:
+      return put_fmt(out, "%" PRIu64, v->d.u);
+    case SG_T_FLOAT4: return put_float(out, (float)v->d.f);
+    case SG_T_FLOAT8: return put_double(out, v->d.f);
+    case SG_T_NUMERIC: case SG_T_TEXT: return sg_json_put_string(out, s, v->len);
+    case SG_T_JSONB: return sg_buf_append(out, s, v->len);
+    case SG_T_BYTEA: return put_byte_array(out, v->p, v->len);
+    case SG_T_DATE: return put_date(out, v->d.i);
+    case SG_T_TIME: return put_time(out, v->d.i);
+    case SG_T_TIMESTAMP: case SG_T_TIMESTAMPTZ: return put_timestamp(out, v->d.i);
+    case SG_T_UUID: return put_uuid(out, v->p);
+    case SG_T_INTERVAL:
+      if (sg_buf_putc(out, '"') != 0 || sg_interval_text(out, v->p) != 0) return -1;
+      return sg_buf_putc(out, '"');
+    default: return put_nested(out, t, v, err, errlen);
+  }
+}
+
+int sg_json_put_value(sg_buf *out, const sg_batch *b, uint32_t row, int col, char *err, size_t errlen) {
+  sg_val v;
+  if (sg_row_val(b, row, col, &v)) return SG_BUF_LIT(out, "null");
+  const sg_column *c = &b->schema->cols[col];
+  if ((c->type == SG_T_UUID || c->type == SG_T_INTERVAL) && v.len != 16)
+    return sg_fail(err, errlen, "column \"%s\": %s value is %u bytes, not 16", c->name,
+                   sg_type_name(c->type), v.len);
+  if (put_value(out, c->ti, &v, err, errlen) == 0) return 0;
+  if (err && errlen && !err[0]) sg_fail(err, errlen, "out of memory");
+  return -1;
 }
 
 int sg_encode_json_row(const sg_batch *b, uint32_t row, const int *cols, int ncols,
                        sg_buf *out, char *err, size_t errlen) {
+  if (err && errlen) err[0] = 0;
   if (sg_buf_putc(out, '{') != 0) return sg_fail(err, errlen, "out of memory");
   for (int k = 0; k < ncols; k++) {
     const sg_column *c = &b->schema->cols[cols[k]];

@@ -4,6 +4,7 @@
 #include "../util/util.h"
 #include <string.h>
 #include "encode.h"
+#include "../row/value.h"
 
 static const char *const TYPE_NAMES[] = {
     "?", "boolean", "smallint", "integer", "bigint", "uint2", "uint4", "uint8", "oid",
@@ -16,16 +17,22 @@ const char *sg_type_name(int type) {
 
 int sg_encode_raw_col(const sg_batch *b, uint32_t row, int col, sg_buf *out,
                       char *err, size_t errlen) {
-  size_t i = (size_t)row * b->ncols + col;
-  if (b->nulls[i]) return 0;
+  sg_val v;
+  if (sg_row_val(b, row, col, &v)) return 0;
   const sg_column *c = &b->schema->cols[col];
+  int rc;
   switch (c->type) {
     case SG_T_TEXT: case SG_T_BYTEA: case SG_T_JSONB: case SG_T_NUMERIC:
-      return sg_buf_append(out, b->arena + b->cells[i].s.off, b->cells[i].s.len) == 0
-                 ? 0 : sg_fail(err, errlen, "out of memory");
+      rc = sg_buf_append(out, v.p, v.len);
+      break;
+    case SG_T_INTERVAL:
+      rc = v.len == 16 ? sg_interval_text(out, v.p) : sg_fail(err, errlen, "column \"%s\": bad interval", c->name);
+      break;
+    case SG_T_MAP: case SG_T_LIST: case SG_T_ARRAY: case SG_T_RECORD:
+      return sg_fail(err, errlen, "column \"%s\": TEXT/BYTES cannot encode type %s", c->name,
+                     sg_type_name(c->type));
     default: {
-      /* Other scalars go out as their JSON text without quotes, which is
-       * the value cast to text for numbers and booleans. */
+      /* Other scalars go out as their text: the JSON form without quotes. */
       size_t start = out->len;
       if (sg_json_put_value(out, b, row, col, err, errlen) != 0) return -1;
       if (out->len - start >= 2 && out->data[start] == '"') {
@@ -35,4 +42,5 @@ int sg_encode_raw_col(const sg_batch *b, uint32_t row, int col, sg_buf *out,
       return 0;
     }
   }
+  return rc == 0 ? 0 : sg_fail(err, errlen, "out of memory");
 }

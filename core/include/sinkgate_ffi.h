@@ -49,28 +49,49 @@ typedef enum sg_type {
   SG_T_UUID, SG_T_JSONB, SG_T_MAP, SG_T_LIST, SG_T_ARRAY, SG_T_RECORD
 } sg_type;
 
-typedef struct sg_column {
-  const char *name;
+/* A type: scalar, or nested with an element type (list, array items and
+ * map values) or fields (record). Owned by the schema that made it. */
+typedef struct sg_typeinfo {
   int type;          /* sg_type */
-  int nullable;
   int precision;     /* -1 when not declared */
   int scale;         /* -1 when not declared */
+  const struct sg_typeinfo *elem;
+  int nfields;
+  const char **field_names;
+  const struct sg_typeinfo **field_types;
+  const int *field_nullable;
+  const char *name;  /* SQL name of a record type (DOC ON TYPE), or NULL */
+} sg_typeinfo;
+
+typedef struct sg_column {
+  const char *name;
+  int type;          /* = ti->type, for the encoders' switch */
+  int nullable;
+  const sg_typeinfo *ti;
 } sg_column;
 
 typedef struct sg_schema {
   int ncols;
   int cap;
   sg_column *cols;
+  void *owned;       /* type trees made for this schema */
 } sg_schema;
 
 sg_schema *sg_schema_new(void);
-int sg_schema_add_column(sg_schema *s, const char *name, int type, int nullable,
-                         int precision, int scale, char *err, size_t errlen);
+sg_typeinfo *sg_schema_type(sg_schema *s, int type, int precision, int scale);
+void sg_type_set_elem(sg_typeinfo *t, const sg_typeinfo *elem);
+int sg_type_add_field(sg_schema *s, sg_typeinfo *record, const char *name, const sg_typeinfo *ft,
+                      int nullable);
+int sg_type_set_name(sg_schema *s, sg_typeinfo *record, const char *name);
+int sg_schema_add_column(sg_schema *s, const char *name, const sg_typeinfo *t, int nullable,
+                         char *err, size_t errlen);
 void sg_schema_free(sg_schema *s);
 
 /* One value slot. Fixed-width types live in the slot; variable-width ones
- * (text, bytea, numeric as text) are an (offset, length) into the batch
- * arena, so filling a batch never mallocs per value. */
+ * are an (offset, length) into the batch arena, so filling a batch never
+ * mallocs per value: text, bytea, jsonb and numeric (its decimal text),
+ * uuid (16 bytes), interval (16 bytes: months i32, days i32, micros i64,
+ * little-endian) and nested values in the packed form of core/row/packed.h. */
 typedef union sg_datum {
   int64_t i;
   uint64_t u;

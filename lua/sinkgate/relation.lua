@@ -38,14 +38,24 @@ function M.new(name, columns, keys, comment)
   return r
 end
 
+-- The C type tree of a descriptor, owned by schema s.
+local function c_type(s, t)
+  local ti = C.sg_schema_type(s, t.id, t.precision or -1, t.scale or -1)
+  if ti == nil then error("out of memory building type " .. types.render(t)) end
+  if t.elem or t.value then C.sg_type_set_elem(ti, c_type(s, t.elem or t.value)) end
+  for _, f in ipairs(t.fields or {}) do
+    if C.sg_type_add_field(s, ti, f.name, c_type(s, f.type), f.nullable and 1 or 0) ~= 0 then error("out of memory") end
+  end
+  if t.sql_name then C.sg_type_set_name(s, ti, t.sql_name) end
+  return ti
+end
+
 -- The C-side schema for batches of this relation.
 function M:c_schema()
   if self._c then return self._c end
   local s = ffi.gc(C.sg_schema_new(), C.sg_schema_free)
   for _, c in ipairs(self.columns) do
-    local t = c.type
-    if C.sg_schema_add_column(s, c.name, t.id, c.nullable and 1 or 0, t.precision or -1,
-          t.scale or -1, core.errbuf, core.ERRLEN) ~= 0 then
+    if C.sg_schema_add_column(s, c.name, c_type(s, c.type), c.nullable and 1 or 0, core.errbuf, core.ERRLEN) ~= 0 then
       error(core.err())
     end
   end

@@ -26,8 +26,26 @@ end
 
 local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
 
--- Parses a type string; returns a descriptor or nil, message.
+-- A record type: { record = { {"x", "integer", not_null = true}, … },
+-- name = "my_app.point", comment = "…" }.
+local function parse_record(t)
+  if type(t.record) ~= "table" or #t.record == 0 then return nil, "a record type needs fields: { record = { {name, type}, … } }" end
+  local fields, seen = {}, {}
+  for i, f in ipairs(t.record) do
+    if type(f) ~= "table" or type(f[1]) ~= "string" then return nil, ("record field %d: expected {name, type}"):format(i) end
+    if seen[f[1]] then return nil, ("record field \"%s\" is declared twice"):format(f[1]) end
+    seen[f[1]] = true
+    local ft, err = M.parse(f[2])
+    if not ft then return nil, ("record field \"%s\": %s"):format(f[1], err) end
+    fields[i] = { name = f[1], type = ft, nullable = not f.not_null, comment = f.comment }
+  end
+  return { name = "record", id = M.ID.record, fields = fields, sql_name = t.name, comment = t.comment,
+    precision = -1, scale = -1 }
+end
+
+-- Parses a type string (or a record table); returns a descriptor or nil, message.
 function M.parse(s)
+  if type(s) == "table" then return parse_record(s) end
   if type(s) ~= "string" then return nil, "expected a type name" end
   s = trim(s:lower())
   local inner = s:match("^(.-)%s*%[%]$")
@@ -77,6 +95,12 @@ end
 
 -- The type as SQL would print it.
 function M.render(t)
+  if t.name == "record" then
+    if t.sql_name then return t.sql_name end
+    local f = {}
+    for i, x in ipairs(t.fields) do f[i] = x.name .. " " .. M.render(x.type) end
+    return "record(" .. table.concat(f, ", ") .. ")"
+  end
   if t.name == "array" then return M.render(t.elem) .. "[]" end
   if t.name == "list" then return M.render(t.elem) .. " list" end
   if t.name == "map" then return "map[text=>" .. M.render(t.value) .. "]" end

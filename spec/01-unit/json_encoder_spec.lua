@@ -1,20 +1,18 @@
 -- The C JSON encoder, through the FFI, against the reference's conversion table.
 local core = require "sinkgate.core"
 local relation = require "sinkgate.relation"
+local rows = require "sinkgate.rows"
+local sg = require "sinkgate"
 
 local C, ffi = core.C, core.ffi
 
--- Encodes one row of a one-column relation of type `ty` holding `v`
--- (set with the setter that fits the type), or NULL when v is nil.
-local function encode(ty, v, setter)
+-- Encodes one row of a one-column relation of type `ty` holding the Lua
+-- value `v` (nil = NULL), through rows.set and the C encoder.
+local function encode(ty, v)
   local rel = assert(relation.new("t", { { "c", ty } }))
   local b = ffi.gc(C.sg_batch_new(rel:c_schema(), 4), C.sg_batch_free)
   local r = C.sg_batch_push_row(b, 1, 1)
-  if v ~= nil then
-    if setter == "f64" then C.sg_batch_set_f64(b, r, 0, v)
-    elseif setter == "bytes" then C.sg_batch_set_bytes(b, r, 0, v, #v)
-    else C.sg_batch_set_i64(b, r, 0, v) end
-  end
+  rows.set(b, r, 0, rel.columns[1].type, v)
   local buf = ffi.new("sg_buf[1]")
   local cols = ffi.new("int[1]", 0)
   local rc = C.sg_encode_json_row(b, 0, cols, 1, buf, core.errbuf, core.ERRLEN)
@@ -30,8 +28,8 @@ describe("JSON encoding", function()
   end)
 
   it("writes integers of every width as numbers", function()
-    assert.equal("true", encode("boolean", 1))
-    assert.equal("false", encode("boolean", 0))
+    assert.equal("true", encode("boolean", true))
+    assert.equal("false", encode("boolean", false))
     assert.equal("-32768", encode("smallint", -32768))
     assert.equal("-9223372036854775808", encode("bigint", -9223372036854775807LL - 1))
     assert.equal("18446744073709551615", encode("uint8", -1LL)) -- all bits set
@@ -39,16 +37,16 @@ describe("JSON encoding", function()
   end)
 
   it("writes floats shortest round-trip, non-finite as null", function()
-    assert.equal("0.1", encode("double precision", 0.1, "f64"))
-    assert.equal("1e+300", encode("double precision", 1e300, "f64"))
-    assert.equal("0.1", encode("real", 0.1, "f64"))
-    assert.equal("null", encode("double precision", 0 / 0, "f64"))
-    assert.equal("null", encode("real", math.huge, "f64"))
-    assert.equal("null", encode("double precision", -math.huge, "f64"))
+    assert.equal("0.1", encode("double precision", 0.1))
+    assert.equal("1e+300", encode("double precision", 1e300))
+    assert.equal("0.1", encode("real", 0.1))
+    assert.equal("null", encode("double precision", 0 / 0))
+    assert.equal("null", encode("real", math.huge))
+    assert.equal("null", encode("double precision", -math.huge))
   end)
 
   it("writes numeric as a string", function()
-    assert.equal('"123.45"', encode("numeric(10,2)", "123.45", "bytes"))
+    assert.equal('"123.45"', encode("numeric(10,2)", "123.45"))
   end)
 
   it("writes timestamps as \"<millis>.<micros>\" strings", function()
@@ -69,26 +67,55 @@ describe("JSON encoding", function()
   end)
 
   it("escapes text", function()
-    assert.equal([["a\"b\\c\n\u0001é"]], encode("text", 'a"b\\c\n\1é', "bytes"))
+    assert.equal([["a\"b\\c\n\u0001é"]], encode("text", 'a"b\\c\n\1é'))
   end)
 
   it("writes bytea as an array of byte numbers", function()
-    assert.equal("[0,255,65]", encode("bytea", "\0\255A", "bytes"))
-    assert.equal("[]", encode("bytea", "", "bytes"))
+    assert.equal("[0,255,65]", encode("bytea", "\0\255A"))
+    assert.equal("[]", encode("bytea", ""))
   end)
 
   it("embeds jsonb as JSON, not a string", function()
-    assert.equal('{"a":[1,2]}', encode("jsonb", '{"a":[1,2]}', "bytes"))
+    assert.equal('{"a":[1,2]}', encode("jsonb", '{"a":[1,2]}'))
   end)
 
   it("writes uuids hyphenated and lowercase", function()
-    local u = "\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00"
-    assert.equal('"123e4567-e89b-12d3-a456-426614174000"', encode("uuid", u, "bytes"))
+    assert.equal('"123e4567-e89b-12d3-a456-426614174000"', encode("uuid", "123E4567-E89B-12D3-A456-426614174000"))
   end)
 
-  it("names the column and type of what it cannot encode", function()
-    local out, err = encode("interval", 0)
-    assert.is_nil(out)
-    assert.equal('column "c": JSON encoding of type interval is not supported yet', err)
+  it("accepts dates, times and timestamps as text", function()
+    assert.equal('"2024-02-29"', encode("date", "2024-02-29"))
+    assert.equal('"12:34:56.500"', encode("time", "12:34:56.5"))
+    assert.equal('"1321009871123.450"', encode("timestamp", "2011-11-11 11:11:11.12345"))
+  end)
+
+  it("writes intervals as their text", function()
+    assert.equal('"1 year 2 months 3 days 04:05:06.5"',
+      encode("interval", { months = 14, days = 3, micros = ((4 * 60 + 5) * 60 + 6) * 1000000 + 500000 }))
+    assert.equal('"00:00:00"', encode("interval", {}))
+    assert.equal('"-1 days -00:00:01"', encode("interval", { days = -1, micros = -1000000 }))
+    assert.equal('"1 month"', encode("interval", { months = 1 }))
+  end)
+
+  it("writes lists and arrays as (nested) arrays with nulls", function()
+    assert.equal("[1,null,3]", encode("bigint list", { 1, sg.null, 3 }))
+    assert.equal('[["a"],[],null]', encode("text[] list", { { "a" }, {}, sg.null }))
+    assert.equal("[]", encode("integer[]", {}))
+  end)
+
+  it("writes maps as objects", function()
+    assert.equal('{"a":1,"b":null}', encode("map[text=>bigint]", { a = 1, b = sg.null }))
+    assert.equal('{"k":{"x":[1]}}', encode("map[text=>map[text=>int list]]", { k = { x = { 1 } } }))
+  end)
+
+  it("writes records as objects in field order", function()
+    local point = { record = { { "y", "integer" }, { "x", "double precision" }, { "tags", "text list" } } }
+    assert.equal('{"y":2,"x":0.5,"tags":["a"]}', encode(point, { x = 0.5, y = 2, tags = { "a" } }))
+    assert.equal('{"y":null,"x":null,"tags":null}', encode(point, {}))
+  end)
+
+  it("refuses values that do not fit the column type", function()
+    assert.has_error(function() encode("bigint", "x") end, "expected a bigint value, got string x")
+    assert.has_error(function() encode("uuid", "nope") end)
   end)
 end)

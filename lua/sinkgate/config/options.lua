@@ -75,7 +75,9 @@ M.column = {
   doc = "A column: { name, type, not_null = bool, comment = text }.",
   fields = {
     { 1, "string", required = true, doc = "Column name." },
-    { 2, "string", required = true, doc = "SQL type, e.g. bigint, numeric(10,2), timestamptz(3), text[]." },
+    { 2, "sqltype", required = true,
+      doc = "SQL type, e.g. bigint, numeric(10,2), timestamptz(3), text[], text list, map[text=>bigint], " ..
+        "or a record { record = { {name, type}, … }, name = \"my_app.point\" }." },
     { "not_null", "boolean", default = false, doc = "Column is NOT NULL." },
     { "comment", "string", doc = "Comment (used by Avro DOC ON precedence)." },
   },
