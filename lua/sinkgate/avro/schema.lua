@@ -83,6 +83,13 @@ function Gen:type_of(t)
   if n == "map" then
     return json.object({ "type", "values" }, { type = "map", values = { "null", self:type_of(t.value) } })
   end
+  if n == "record" then
+    local name = NS .. ".record" .. self.records
+    self.records = self.records + 1
+    local fields = self:fields(t.fields, t.sql_name)
+    return json.object({ "type", "name", "doc", "fields" }, { type = "record", name = name,
+      doc = t.sql_name and self:doc("type", t.sql_name, t.comment) or t.comment, fields = fields })
+  end
   error("no Avro mapping for type " .. n)
 end
 
@@ -98,7 +105,10 @@ function Gen:doc(what, name, comment)
   return general or comment
 end
 
-function Gen:fields(cols)
+-- Fields of the row record (owner = the relation) or of a nested record
+-- type (owner = its SQL name, for DOC ON COLUMN type.field).
+function Gen:fields(cols, owner)
+  owner = owner or self.rel.name
   local fields, used = {}, {}
   for i, c in ipairs(cols) do
     local base = M.sanitize(c.name)
@@ -114,7 +124,7 @@ function Gen:fields(cols)
       f.type = { "null", ty }
       if self.opts.null_defaults then f.default = json.null end
     end
-    f.doc = self:doc("column", self.rel.name .. "." .. c.name, c.comment)
+    f.doc = self:doc("column", owner .. "." .. c.name, c.comment)
     fields[i] = f
   end
   return fields
