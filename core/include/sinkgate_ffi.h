@@ -156,6 +156,37 @@ int sg_avro_schema_check(const char *json, size_t len, char *err, size_t errlen)
 int sg_avro_decode_json(const char *schema_json, size_t slen, const void *data, size_t len,
                         sg_buf *out, char *err, size_t errlen);
 
+/* ---- Confluent Schema Registry client (libcurl) ---- */
+typedef struct sg_registry sg_registry;
+typedef struct sg_registry_opts {
+  const char *url;
+  const char *username;      /* basic auth, or NULL */
+  const char *password;
+  const char *ca_pem;        /* TLS: CA bundle, client certificate and key (PEM text), or NULL */
+  const char *cert_pem;
+  const char *key_pem;
+  int timeout_ms;            /* per request */
+  int retries;               /* on transport errors and 5xx, with exponential backoff */
+  int backoff_ms;            /* first backoff; doubles each retry */
+} sg_registry_opts;
+typedef struct sg_registry_result {
+  int http_status;           /* 0 when no HTTP answer came back */
+  int error_code;            /* the registry's error_code, or 0 */
+  int32_t id;
+  int attempts;
+  char message[512];
+} sg_registry_result;
+
+sg_registry *sg_registry_new(const sg_registry_opts *o, char *err, size_t errlen);
+/* POST /subjects/S/versions: 0 and res->id, or -1 with res filled. */
+int sg_registry_register(sg_registry *r, const char *subject, const char *schema, sg_registry_result *res);
+/* GET /config/S: 1 with the level copied out, 0 when none is set (40401/40408), -1 on error. */
+int sg_registry_get_config(sg_registry *r, const char *subject, char *level, size_t levellen,
+                           sg_registry_result *res);
+/* PUT /config/S {"compatibility": level}: 0 or -1. */
+int sg_registry_put_config(sg_registry *r, const char *subject, const char *level, sg_registry_result *res);
+void sg_registry_free(sg_registry *r);
+
 /* ---- load generators ---- */
 /* counter: one bigint column; appends n rows counter_start.. at time. */
 int sg_gen_counter_fill(sg_batch *b, int64_t counter_start, uint32_t n, uint64_t time);
@@ -195,6 +226,8 @@ typedef struct sg_emit_spec {
   const int *key_cols;
   int nkey;
   const char *ts_header; /* name of the timestamp header */
+  int32_t key_schema_id;  /* registry ids for Avro parts */
+  int32_t value_schema_id;
 } sg_emit_spec;
 
 /* Encodes and produces every row of the batch; returns rows sent or -1. */

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include "../util/util.h"
 
-static int encode_part(int fmt, const sg_batch *b, uint32_t r, const int *cols, int n,
+static int encode_part(int fmt, int32_t schema_id, const sg_batch *b, uint32_t r, const int *cols, int n,
                        sg_buf *out, char *err, size_t errlen) {
   if (fmt == SG_FMT_JSON) return sg_encode_json_row(b, r, cols, n, out, err, errlen);
+  if (fmt == SG_FMT_AVRO) return sg_encode_avro_row(b, r, cols, n, schema_id, out, err, errlen);
   if (fmt == SG_FMT_TEXT || fmt == SG_FMT_BYTES) return sg_encode_raw_col(b, r, cols[0], out, err, errlen);
   return sg_fail(err, errlen, "format %d is not supported by this emitter", fmt);
 }
@@ -18,12 +19,14 @@ static int encode_value(const sg_emit_spec *s, const sg_batch *b, uint32_t r, co
   *is_null = 0;
   if (s->envelope == SG_ENV_UPSERT) {
     if (!insert) return (*is_null = 1), 0;
-    return encode_part(s->value_format, b, r, all, b->ncols, out, err, errlen);
+    return encode_part(s->value_format, s->value_schema_id, b, r, all, b->ncols, out, err, errlen);
   }
+  if (s->value_format == SG_FMT_AVRO)
+    return sg_encode_avro_debezium(b, r, insert, s->value_schema_id, out, err, errlen);
   if (s->value_format != SG_FMT_JSON)
     return sg_fail(err, errlen, "the DEBEZIUM envelope needs a JSON or Avro value format");
   int rc = insert ? SG_BUF_LIT(out, "{\"before\":null,\"after\":") : SG_BUF_LIT(out, "{\"before\":");
-  if (rc != 0 || encode_part(SG_FMT_JSON, b, r, all, b->ncols, out, err, errlen) != 0) return -1;
+  if (rc != 0 || encode_part(SG_FMT_JSON, -1, b, r, all, b->ncols, out, err, errlen) != 0) return -1;
   return insert ? SG_BUF_LIT(out, "}") : SG_BUF_LIT(out, ",\"after\":null}");
 }
 
@@ -37,8 +40,12 @@ int64_t sg_emit_batch(const sg_emit_spec *s, const sg_batch *b, char *err, size_
     key.len = val.len = 0;
     int32_t part = 0;
     if (s->key_format) {
-      if (encode_part(s->key_format, b, r, s->key_cols, s->nkey, &key, err, errlen) != 0) goto fail;
-      part = (int32_t)(sg_hash_seahash(key.data, key.len) % (uint64_t)s->partitions);
+      if (encode_part(s->key_format, s->key_schema_id, b, r, s->key_cols, s->nkey, &key, err, errlen) != 0)
+        goto fail;
+      /* Avro keys hash without their 5-byte wire header, so the partition
+       * does not depend on the schema id. */
+      size_t skip = s->key_format == SG_FMT_AVRO ? 5 : 0;
+      part = (int32_t)(sg_hash_seahash(key.data + skip, key.len - skip) % (uint64_t)s->partitions);
     }
     int is_null;
     if (encode_value(s, b, r, all, &val, &is_null, err, errlen) != 0) goto fail;

@@ -27,7 +27,6 @@ local FIXED_INT = { [ID.boolean] = true, [ID.smallint] = true, [ID.integer] = tr
   [ID.timestamp] = true, [ID.timestamptz] = true }
 local FLOAT = { [ID.real] = true, [ID["double precision"]] = true }
 local VAR = { [ID.text] = true, [ID.bytea] = true, [ID.jsonb] = true, [ID.numeric] = true }
-local NESTED = { [ID.map] = true, [ID.list] = true, [ID.array] = true, [ID.record] = true }
 
 local word = ffi.new("union { int64_t i; uint64_t u; double f; uint8_t b[8]; }")
 

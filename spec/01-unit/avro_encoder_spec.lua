@@ -46,12 +46,6 @@ local function fixture(n, seed)
   return rel, b, all, schema
 end
 
-local function encode_with(fn, ...)
-  local buf = ffi.new("sg_buf[1]")
-  local rc = fn(...)
-  return rc, buf
-end
-
 describe("Avro encoder", function()
   it("matches avro-c's generic encoder byte for byte on random rows of every type", function()
     local rel, b, all, plan_schema = fixture(300, 12345)

@@ -136,6 +136,16 @@ function M.http(method, url, body, headers)
   return status, ok and decoded or text
 end
 
+-- Counts from the last status line a run printed: ticks, produced,
+-- delivered, failed (numbers), or nil.
+function M.final_status(out)
+  local last
+  for ticks, produced, delivered, failed in out:gmatch("(%d+) ticks, (%d+) rows produced, (%d+) delivered, (%d+) failed") do
+    last = { ticks = tonumber(ticks), produced = tonumber(produced), delivered = tonumber(delivered), failed = tonumber(failed) }
+  end
+  return last
+end
+
 -- The messages of a topic, via `sinkgate tail`, decoded.
 function M.tail(d, topic, extra)
   local r = M.sinkgate("tail " .. M.q(topic) .. " --timeout 5 " .. (extra or ""), d.env)

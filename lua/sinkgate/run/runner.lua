@@ -5,6 +5,7 @@
 local core = require "sinkgate.core"
 local generate = require "sinkgate.source.generate"
 local kafka_conf = require "sinkgate.run.kafka_conf"
+local registry = require "sinkgate.registry"
 local log = require "sinkgate.util.log"
 
 local C, ffi = core.C, core.ffi
@@ -20,15 +21,30 @@ local function unsupported(p)
     return "mode: exactly_once needs the sink engine's transactions and progress topic, not in this " ..
       "build; set mode = \"at_least_once\""
   end
-  if type(p.key_format) == "table" or type(p.value_format) == "table" then
-    return "format: the Avro encoder is not in this build; use \"json\", \"text\" or \"bytes\""
-  end
   if o.headers then return "headers: per-row header functions are not in this build" end
   if o.from.kind ~= "load_generator" then return "from: only load generators can be run by this build" end
 end
 
 local Sink = {}
 Sink.__index = Sink
+
+local function fmt_code(f)
+  return type(f) == "table" and C.SG_FMT_AVRO or FMT[f]
+end
+
+-- One registry client per registry connection, shared by its sinks.
+local clients = setmetatable({}, { __mode = "k" })
+
+local function registry_for(p)
+  local f = type(p.value_format) == "table" and p.value_format or p.key_format
+  local conn = f.opts.registry
+  if not clients[conn] then
+    local c, err = registry.client(conn.opts)
+    if not c then return nil, err end
+    clients[conn] = c
+  end
+  return clients[conn]
+end
 
 local function new_sink(p)
   local why = unsupported(p)
@@ -58,16 +74,46 @@ local function new_sink(p)
   self.key_cols = ffi.new("int[?]", math.max(1, #key_cols), key_cols)
   self.spec = ffi.new("sg_emit_spec", {
     producer = self.producer, topic = p.topic, partitions = parts,
-    key_format = p.key and FMT[p.key_format] or 0, value_format = FMT[p.value_format],
+    key_format = p.key and fmt_code(p.key_format) or 0, value_format = fmt_code(p.value_format),
     envelope = ENV[p.envelope], key_cols = self.key_cols, nkey = #key_cols, ts_header = p.opts.timestamp_header,
   })
   self.anchor = { p.topic, p.opts.timestamp_header } -- strings the spec points into
+  if p.avro then
+    local client, rerr = registry_for(p)
+    if not client then return nil, ("sinks.%s: registry: %s"):format(p.name, rerr) end
+    self.registry, self.retry_at, self.backoff = client, 0, 1000
+    self.state = "stalled"
+    self.why = "waiting to register its schemas"
+  else
+    self.state = "running"
+  end
   self.start = src.start or (math.floor(tonumber(C.sg_sys_now_ms()) / gen.tick_ms) * gen.tick_ms)
   return self
 end
 
+-- Publishes the sink's schemas; until the registry accepts them the sink
+-- is stalled and produces nothing (ticks accumulate and go out after).
+function Sink:publish(now_ms)
+  if now_ms < self.retry_at then return false end
+  local ids, err = self.registry:publish(self.plan)
+  if not ids then
+    if self.why ~= err.message then log.info("sink %s: stalled: %s", self.plan.name, err.message) end
+    self.why = err.message
+    self.retry_at = now_ms + self.backoff
+    self.backoff = math.min(self.backoff * 2, 30000)
+    return false
+  end
+  self.spec.key_schema_id = ids.key or -1
+  self.spec.value_schema_id = ids.value or -1
+  self.state, self.why = "running", nil
+  log.info("sink %s: schemas registered (key id %s, value id %s)", self.plan.name, tostring(ids.key or "-"),
+    tostring(ids.value or "-"))
+  return true
+end
+
 -- Emits every tick whose wall-clock time has come.
 function Sink:step(now_ms)
+  if self.state == "stalled" and not self:publish(now_ms) then return true end
   local b = self.batch
   C.sg_batch_clear(b)
   local g = self.gen
@@ -85,9 +131,9 @@ end
 function Sink:status()
   local st = ffi.new("sg_producer_stats")
   C.sg_producer_stats_get(self.producer, st)
-  return ("sink %s: running; %d ticks, %d rows produced, %d delivered, %d failed -> %s (%d partitions)%s"):format(
-    self.plan.name, self.ticks, self.rows, tonumber(st.delivered), tonumber(st.failed), self.plan.topic,
-    self.partitions, st.failed > 0 and ("; last error: " .. ffi.string(st.last_error)) or ""), st
+  return ("sink %s: %s; %d ticks, %d rows produced, %d delivered, %d failed -> %s (%d partitions)%s"):format(
+    self.plan.name, self.state .. (self.why and (" (" .. self.why .. ")") or ""), self.ticks, self.rows,
+    tonumber(st.delivered), tonumber(st.failed), self.plan.topic, self.partitions, st.failed > 0 and ("; last error: " .. ffi.string(st.last_error)) or ""), st
 end
 
 function Sink:finish()
@@ -103,7 +149,8 @@ function M.run(plans, opts)
     if not s then log.err("sinkgate run: " .. err) return 1 end
     sinks[#sinks + 1] = s
     log.info("sink %s: producing to %s (%d partitions, %s/%s, %s)", p.name, p.topic, s.partitions,
-      p.key_format or "-", p.value_format, p.envelope)
+      require("sinkgate.plan").format_name(p.key_format or "-"), require("sinkgate.plan").format_name(p.value_format),
+      p.envelope)
   end
   C.sg_sys_signals_install()
   local t0 = tonumber(C.sg_sys_now_ms())
@@ -130,6 +177,9 @@ function M.run(plans, opts)
     log.info("%s", line)
     if not ok or st.failed > 0 then
       log.err("sinkgate run: sinks." .. s.plan.name .. ": " .. (err or "some messages were not delivered"))
+      rc = 1
+    elseif s.state == "stalled" then
+      log.err("sinkgate run: sinks." .. s.plan.name .. ": ended stalled: " .. s.why)
       rc = 1
     end
   end
