@@ -14,12 +14,14 @@ static const char HEX[] = "0123456789abcdef";
 int sg_json_put_string(sg_buf *out, const char *s, size_t n) {
   if (sg_buf_reserve(out, n + 2) != 0) return -1;
   out->data[out->len++] = '"';
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      if (sg_buf_putc(out, (char)c) != 0) return -1;
-      continue;
-    }
+  size_t i = 0;
+  while (i < n) {
+    /* Copy the longest run that needs no escaping in one go. */
+    size_t j = i;
+    while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != '"' && s[j] != '\\') j++;
+    if (j > i && sg_buf_append(out, s + i, j - i) != 0) return -1;
+    if (j == n) break;
+    unsigned char c = (unsigned char)s[j];
     char esc[7] = {'\\', 0};
     size_t k = 2;
     switch (c) {
@@ -37,6 +39,7 @@ int sg_json_put_string(sg_buf *out, const char *s, size_t n) {
         k = 6;
     }
     if (sg_buf_append(out, esc, k) != 0) return -1;
+    i = j + 1;
   }
   return sg_buf_putc(out, '"');
 }
@@ -52,9 +55,81 @@ static int put_fmt(sg_buf *out, const char *fmt, ...) {
   return sg_buf_append(out, tmp, (size_t)n);
 }
 
+static const char DIGIT_PAIRS[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Decimal digits of an unsigned value, written backwards into end, two at
+ * a time (half the divisions of the one-digit loop). */
+static char *utoa_rev(uint64_t v, char *end) {
+  while (v >= 100) {
+    unsigned r = (unsigned)(v % 100);
+    v /= 100;
+    *--end = DIGIT_PAIRS[2 * r + 1];
+    *--end = DIGIT_PAIRS[2 * r];
+  }
+  if (v >= 10) {
+    *--end = DIGIT_PAIRS[2 * v + 1];
+    *--end = DIGIT_PAIRS[2 * v];
+  } else {
+    *--end = (char)('0' + v);
+  }
+  return end;
+}
+
+static int put_u64(sg_buf *out, uint64_t v) {
+  char tmp[24], *end = tmp + sizeof tmp;
+  char *p = utoa_rev(v, end);
+  return sg_buf_append(out, p, (size_t)(end - p));
+}
+
+static int put_i64(sg_buf *out, int64_t v) {
+  char tmp[24], *end = tmp + sizeof tmp;
+  char *p = utoa_rev(v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, end);
+  if (v < 0) *--p = '-';
+  return sg_buf_append(out, p, (size_t)(end - p));
+}
+
+static const double P10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+
+/* Doubles that are m / 10^k exactly (k <= 8, |m| < 2^53), in the range
+ * where %g prints fixed notation: the same text the printf path gives,
+ * without printf. Returns 1 if it wrote the value. */
+static int put_double_fast(sg_buf *out, double v, int *rc) {
+  double a = fabs(v);
+  if (!(a == 0 || (a >= 1e-4 && a < 1e15))) return 0;
+  for (int k = 0; k <= 8; k++) {
+    double scaled = v * P10[k];
+    if (fabs(scaled) >= 9007199254740992.0) return 0;
+    int64_t m = (int64_t)scaled;
+    if ((double)m != scaled || (double)m / P10[k] != v) continue;
+    uint64_t um = m < 0 ? (uint64_t)0 - (uint64_t)m : (uint64_t)m;
+    /* v * 10^k can land on an integer at a k one larger than needed
+     * (v * 100 misses by an ulp, v * 1000 does not): drop trailing zeros. */
+    while (k > 0 && um % 10 == 0) {
+      um /= 10;
+      k--;
+    }
+    char tmp[40], *end = tmp + sizeof tmp, *p = end;
+    for (int d = 0; d < k; d++) {
+      *--p = (char)('0' + um % 10);
+      um /= 10;
+    }
+    if (k) *--p = '.';
+    p = utoa_rev(um, p);
+    if (m < 0 || (m == 0 && signbit(v))) *--p = '-';
+    *rc = sg_buf_append(out, p, (size_t)(end - p));
+    return 1;
+  }
+  return 0;
+}
+
 /* Shortest text that reads back as the same double. */
 static int put_double(sg_buf *out, double v) {
   if (!isfinite(v)) return SG_BUF_LIT(out, "null");
+  int rc;
+  if (put_double_fast(out, v, &rc)) return rc;
   char tmp[32];
   for (int prec = 15; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*g", prec, v);
@@ -95,8 +170,10 @@ static int64_t floor_div(int64_t a, int64_t b) {
 /* "<epoch millis>.<sub-millisecond micros, 3 digits>" from epoch micros. */
 static int put_timestamp(sg_buf *out, int64_t micros) {
   int64_t ms = floor_div(micros, 1000);
-  int64_t frac = micros - ms * 1000;
-  return put_fmt(out, "\"%" PRId64 ".%03" PRId64 "\"", ms, frac);
+  int frac = (int)(micros - ms * 1000);
+  char f[5] = {'.', (char)('0' + frac / 100), (char)('0' + frac / 10 % 10), (char)('0' + frac % 10), '"'};
+  if (sg_buf_putc(out, '"') != 0 || put_i64(out, ms) != 0) return -1;
+  return sg_buf_append(out, f, 5);
 }
 
 static int put_date(sg_buf *out, int64_t days) {
@@ -132,7 +209,7 @@ static int put_byte_array(sg_buf *out, const unsigned char *p, size_t n) {
   if (sg_buf_putc(out, '[') != 0) return -1;
   for (size_t i = 0; i < n; i++) {
     if (i && sg_buf_putc(out, ',') != 0) return -1;
-    if (put_fmt(out, "%u", p[i]) != 0) return -1;
+    if (put_u64(out, p[i]) != 0) return -1;
   }
   return sg_buf_putc(out, ']');
 }
@@ -212,9 +289,8 @@ static int put_value(sg_buf *out, const sg_typeinfo *t, const sg_val *v, char *e
   const char *s = (const char *)v->p;
   switch (t->type) {
     case SG_T_BOOL: return v->d.i ? SG_BUF_LIT(out, "true") : SG_BUF_LIT(out, "false");
-    case SG_T_INT2: case SG_T_INT4: case SG_T_INT8: return put_fmt(out, "%" PRId64, v->d.i);
-    case SG_T_UINT2: case SG_T_UINT4: case SG_T_UINT8: case SG_T_OID:
-      return put_fmt(out, "%" PRIu64, v->d.u);
+    case SG_T_INT2: case SG_T_INT4: case SG_T_INT8: return put_i64(out, v->d.i);
+    case SG_T_UINT2: case SG_T_UINT4: case SG_T_UINT8: case SG_T_OID: return put_u64(out, v->d.u);
     case SG_T_FLOAT4: return put_float(out, (float)v->d.f);
     case SG_T_FLOAT8: return put_double(out, v->d.f);
     case SG_T_NUMERIC: case SG_T_TEXT: return sg_json_put_string(out, s, v->len);
@@ -249,8 +325,7 @@ int sg_encode_json_row(const sg_batch *b, uint32_t row, const int *cols, int nco
   if (sg_buf_putc(out, '{') != 0) return sg_fail(err, errlen, "out of memory");
   for (int k = 0; k < ncols; k++) {
     const sg_column *c = &b->schema->cols[cols[k]];
-    if (k && sg_buf_putc(out, ',') != 0) return sg_fail(err, errlen, "out of memory");
-    if (sg_json_put_string(out, c->name, strlen(c->name)) != 0 || sg_buf_putc(out, ':') != 0)
+    if ((k && sg_buf_putc(out, ',') != 0) || sg_buf_append(out, c->json_key, c->json_key_len) != 0)
       return sg_fail(err, errlen, "out of memory");
     if (sg_json_put_value(out, b, row, cols[k], err, errlen) != 0) return -1;
   }

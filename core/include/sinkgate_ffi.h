@@ -68,6 +68,8 @@ typedef struct sg_column {
   int type;          /* = ti->type, for the encoders' switch */
   int nullable;
   const sg_typeinfo *ti;
+  const char *json_key;  /* "name": quoted and escaped once, for the JSON encoder */
+  size_t json_key_len;
 } sg_column;
 
 typedef struct sg_schema {

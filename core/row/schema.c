@@ -2,6 +2,7 @@
  * allocation a schema makes is recorded on it and freed with it. */
 #include <stdlib.h>
 #include <string.h>
+#include "../encode/encode.h"
 #include "../util/util.h"
 
 /* Allocations owned by a schema: a simple growable list of pointers. */
@@ -101,7 +102,12 @@ int sg_schema_add_column(sg_schema *s, const char *name, const sg_typeinfo *t, i
   }
   char *copy = own(s, strdup(name));
   if (!copy) return sg_fail(err, errlen, "out of memory");
-  s->cols[s->ncols++] = (sg_column){copy, t->type, nullable ? 1 : 0, t};
+  sg_buf key = {0};
+  if (sg_json_put_string(&key, name, strlen(name)) != 0 || sg_buf_putc(&key, ':') != 0 || !own(s, key.data)) {
+    free(key.data);
+    return sg_fail(err, errlen, "out of memory");
+  }
+  s->cols[s->ncols++] = (sg_column){copy, t->type, nullable ? 1 : 0, t, key.data, key.len};
   return 0;
 }
 

@@ -25,7 +25,7 @@ int sg_buf_reserve(sg_buf *b, size_t extra) {
   return 0;
 }
 
-int sg_buf_append(sg_buf *b, const void *p, size_t n) {
+int sg_buf_append_slow(sg_buf *b, const void *p, size_t n) {
   if (sg_buf_reserve(b, n) != 0) return -1;
   if (n) memcpy(b->data + b->len, p, n);
   b->len += n;

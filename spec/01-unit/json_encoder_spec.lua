@@ -45,6 +45,27 @@ describe("JSON encoding", function()
     assert.equal("null", encode("double precision", -math.huge))
   end)
 
+  it("writes every double so it reads back exactly, as the shortest %g text", function()
+    local random = require("helpers.random").new(7)
+    local function shortest(v)
+      for p = 15, 17 do
+        local t = string.format("%." .. p .. "g", v)
+        if tonumber(t) == v then return t end
+      end
+    end
+    for i = 1, 3000 do
+      -- a mix of short decimals (the fast path) and arbitrary bit patterns
+      local v = i % 2 == 0 and random.int(-1e9, 1e9) / 10 ^ random.int(0, 8)
+        or (random.int(-1e6, 1e6) + random.int(0, 1e6) / 1e6) * 10 ^ random.int(-20, 20)
+      local out = encode("double precision", v)
+      assert.equal(v, tonumber(out), out)
+      assert.equal(shortest(v), out)
+    end
+    assert.equal("-0", encode("double precision", -0.0))
+    assert.equal("1e+15", encode("double precision", 1e15))
+    assert.equal("0.0001", encode("double precision", 0.0001))
+  end)
+
   it("writes numeric as a string", function()
     assert.equal('"123.45"', encode("numeric(10,2)", "123.45"))
   end)
