@@ -103,6 +103,22 @@ describe("Avro schemas", function()
         { name = "value", type = "string", doc = "SQL comment on t.value" } } }, v)
   end)
 
+  it("name nested records per occurrence, with NULL DEFAULTS and DOC ON inside", function()
+    local point = [[{ record = { {"x","integer",not_null=true}, {"y","integer"} }, name = "my_app.point",
+      comment = "a point" }]]
+    local _, v = schemas(([[{ {"id","bigint",not_null=true}, {"a",%s,not_null=true}, {"b",%s} }]]):format(point, point),
+      [[{ {"id"} }]], [[key = {"id"}, envelope = "upsert"]],
+      [[null_defaults = true, doc_on = { { type = "my_app.point", scope = "value", doc = "value point" },
+        { column = "my_app.point.y", doc = "the y" } }]])
+    local a, b = v.fields[2].type, v.fields[3].type[2]
+    assert.equal("com.materialize.sink.record0", a.name)
+    assert.equal("com.materialize.sink.record1", b.name)
+    assert.equal("value point", a.doc)
+    assert.same({ name = "x", type = "int" }, a.fields[1])
+    assert.same({ name = "y", type = { "null", "int" }, default = cjson.null, doc = "the y" }, a.fields[2])
+    assert.equal(cjson.null, v.fields[3].default) -- the nullable column itself
+  end)
+
   it("omit doc when none is found", function()
     local _, _, a = schemas([[{ {"id","bigint",not_null=true} }]], "{}", [[envelope = "debezium"]])
     assert.is_nil(a.value:find('"doc"', 1, true))
