@@ -197,11 +197,15 @@ end
 ------------------------------------------------------------------------------
 -- Reading a cell.
 
-local TWO53 = 2 ^ 53
-
+-- A 64-bit integer as a Lua number when that is exact (|x| <= 2^53),
+-- else as the cdata itself. Compared in 64 bits: tonumber first would round.
 local function int_value(x)
-  local n = tonumber(x)
-  if n >= -TWO53 and n <= TWO53 then return n end
+  if x >= -9007199254740992LL and x <= 9007199254740992LL then return tonumber(x) end
+  return x
+end
+
+local function uint_value(x)
+  if x <= 9007199254740992ULL then return tonumber(x) end
   return x
 end
 
@@ -231,7 +235,7 @@ read_packed = function(t, p)
     ffi.copy(word.b, p, 8)
     if FLOAT[id] then return word.f, p + 8 end
     if id == ID.boolean then return word.i ~= 0, p + 8 end
-    if id == ID.uint8 then return int_value(word.u), p + 8 end
+    if id == ID.uint8 then return uint_value(word.u), p + 8 end
     return int_value(word.i), p + 8
   end
   if VAR[id] then
@@ -251,7 +255,9 @@ read_packed = function(t, p)
     if id == ID.map then
       local k = ffi.string(p + 4, u32_at(p))
       p = p + 4 + #k
-      out[k], p = read_nullable(t.value, p)
+      local v
+      v, p = read_nullable(t.value, p)
+      out[k] = v == nil and M.null or v -- a table cannot hold nil: NULL values stay visible
     else
       local v
       v, p = read_nullable(t.elem, p)
@@ -270,7 +276,7 @@ function M.get(b, r, col, t)
   local id = t.id
   if FLOAT[id] then return cell.f end
   if id == ID.boolean then return cell.i ~= 0 end
-  if id == ID.uint8 then return int_value(cell.u) end
+  if id == ID.uint8 then return uint_value(cell.u) end
   if FIXED_INT[id] then return int_value(cell.i) end
   local p = ffi.cast("const uint8_t *", b.arena) + cell.s.off
   if VAR[id] then return ffi.string(p, cell.s.len) end
