@@ -1,4 +1,4 @@
--- The quickstart: a counter, published as JSON with the UPSERT envelope.
+-- The quickstart: a counter, published exactly once as JSON with the UPSERT envelope.
 --   make run                  (starts the dev environment, runs this, tails the topic)
 -- or by hand, with `sinkgate dev --env-file dev.env` running and `. ./dev.env`:
 --   sinkgate run examples/quickstart.lua --duration 5s
@@ -17,6 +17,4 @@ sg.sink "quickstart" {
   key = { "counter" },
   format = "json",
   envelope = "upsert",
-  -- This build produces idempotently; exactly-once transactions come with the sink engine.
-  mode = "at_least_once",
 }

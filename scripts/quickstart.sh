@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 SG=build/sinkgate
 ENV_FILE=$(mktemp -u /tmp/sinkgate-dev.XXXXXX)
-$SG dev --env-file "$ENV_FILE" > /dev/null &
+$SG dev --env-file "$ENV_FILE" --topics quickstart:4 > /dev/null &
 DEV=$!
 trap 'kill $DEV 2>/dev/null; wait $DEV 2>/dev/null; rm -f "$ENV_FILE"' EXIT INT TERM
 i=0

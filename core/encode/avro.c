@@ -238,17 +238,16 @@ int sg_encode_avro_row(const sg_batch *b, uint32_t row, const int *cols, int nco
 }
 
 /* Debezium value: record { before: ["null", row], after: ["null", row] }. */
-int sg_encode_avro_debezium(const sg_batch *b, uint32_t row, int insert, int32_t schema_id, sg_buf *out,
+int sg_encode_avro_debezium(const sg_batch *b, int32_t before, int32_t after, int32_t schema_id, sg_buf *out,
                             char *err, size_t errlen) {
   if (err && errlen) err[0] = 0;
   int all[b->ncols > 0 ? b->ncols : 1];
   for (int i = 0; i < b->ncols; i++) all[i] = i;
   if (put_header(out, schema_id) != 0) return sg_fail(err, errlen, "out of memory");
-  if (insert) { /* before = null, after = row */
-    if (sg_buf_putc(out, 0) != 0 || sg_buf_putc(out, 2) != 0) return sg_fail(err, errlen, "out of memory");
-    return put_columns(out, b, row, all, b->ncols, err, errlen);
+  int32_t sides[2] = {before, after};
+  for (int k = 0; k < 2; k++) {
+    if (sg_buf_putc(out, sides[k] < 0 ? 0 : 2) != 0) return sg_fail(err, errlen, "out of memory");
+    if (sides[k] >= 0 && put_columns(out, b, (uint32_t)sides[k], all, b->ncols, err, errlen) != 0) return -1;
   }
-  if (sg_buf_putc(out, 2) != 0) return sg_fail(err, errlen, "out of memory"); /* before = row */
-  if (put_columns(out, b, row, all, b->ncols, err, errlen) != 0) return -1;
-  return sg_buf_putc(out, 0) == 0 ? 0 : sg_fail(err, errlen, "out of memory"); /* after = null */
+  return 0;
 }

@@ -137,8 +137,8 @@ int sg_encode_raw_col(const sg_batch *b, uint32_t row, int col, sg_buf *out,
  * header (0x00 + big-endian id). */
 int sg_encode_avro_row(const sg_batch *b, uint32_t row, const int *cols, int ncols, int32_t schema_id,
                        sg_buf *out, char *err, size_t errlen);
-/* Debezium value: before/after unions around the whole row. */
-int sg_encode_avro_debezium(const sg_batch *b, uint32_t row, int insert, int32_t schema_id, sg_buf *out,
+/* Debezium value: before/after unions around whole rows (-1 = null side). */
+int sg_encode_avro_debezium(const sg_batch *b, int32_t before, int32_t after, int32_t schema_id, sg_buf *out,
                             char *err, size_t errlen);
 
 /* The same encoding through avro-c's generic value API, from the schema
@@ -214,7 +214,39 @@ int sg_producer_flush(sg_producer *p, int timeout_ms, char *err, size_t errlen);
 void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out);
 void sg_producer_free(sg_producer *p);
 
-/* ---- sink emission (the per-batch hot path) ---- */
+/* ---- transactions ---- */
+/* Outcome of a transactional call, after librdkafka's error classes. */
+enum { SG_TXN_OK = 0, SG_TXN_RETRIABLE = 1, SG_TXN_ABORTABLE = 2, SG_TXN_FATAL = 3 };
+int sg_producer_init_transactions(sg_producer *p, int timeout_ms, char *err, size_t errlen);
+int sg_producer_begin(sg_producer *p, char *err, size_t errlen);
+int sg_producer_commit(sg_producer *p, int timeout_ms, char *err, size_t errlen);
+int sg_producer_abort(sg_producer *p, int timeout_ms, char *err, size_t errlen);
+
+/* ---- consolidation: a batch's changes into paired updates ---- */
+/* One message-to-be: before and/or after row (index into the batch, -1 = none). */
+typedef struct sg_update {
+  uint64_t time;
+  int32_t before;
+  int32_t after;
+} sg_update;
+
+typedef struct sg_updates {
+  sg_update *items;
+  uint32_t n;
+  uint32_t cap;
+  uint64_t multi_key;   /* (time, key) groups with more than one live row: NOT ENFORCED keys */
+} sg_updates;
+
+/* Consolidates each timestamp (identical rows' diffs summed, zeros dropped)
+ * and pairs deletions with insertions of the same key (key_cols; nkey = 0
+ * pairs nothing) into updates, in time order. Rows with time < since are
+ * skipped. `as_of` >= 0 first moves every row with time <= as_of to time
+ * as_of (a snapshot). Returns 0, or -1 when out of memory. */
+int sg_consolidate(const sg_batch *b, const int *key_cols, int nkey, uint64_t since, int64_t as_of,
+                   sg_updates *out, char *err, size_t errlen);
+void sg_updates_free(sg_updates *u);
+
+/* ---- emission (the per-batch hot path) ---- */
 enum { SG_FMT_JSON = 1, SG_FMT_TEXT, SG_FMT_BYTES, SG_FMT_AVRO };
 enum { SG_ENV_UPSERT = 1, SG_ENV_DEBEZIUM };
 
@@ -232,8 +264,39 @@ typedef struct sg_emit_spec {
   int32_t value_schema_id;
 } sg_emit_spec;
 
-/* Encodes and produces every row of the batch; returns rows sent or -1. */
-int64_t sg_emit_batch(const sg_emit_spec *spec, const sg_batch *b, char *err, size_t errlen);
+/* Extra headers per update (from a `headers` function): update i has
+ * headers [first[i], first[i+1]) of names/values/lens; a NULL value is a
+ * header with a null value. */
+typedef struct sg_msg_headers {
+  const uint32_t *first;
+  const char **names;
+  const void **values;
+  const size_t *lens;
+} sg_msg_headers;
+
+/* Encodes and produces updates [from, to) of u. partitions (or NULL for the
+ * default key hash) gives each update's partition; headers may be NULL.
+ * Returns the number of messages sent, or -1. */
+int64_t sg_emit_updates(const sg_emit_spec *spec, const sg_batch *b, const sg_updates *u, uint32_t from,
+                        uint32_t to, const int32_t *partitions, const sg_msg_headers *headers,
+                        char *err, size_t errlen);
+
+/* The default partition of an update (seahash of its encoded key, header
+ * stripped for Avro, mod partitions; 0 without a key), or -1 on error. */
+int32_t sg_default_partition(const sg_emit_spec *spec, const sg_batch *b, const sg_update *up,
+                             char *err, size_t errlen);
+
+/* ---- Kafka admin and progress ---- */
+/* Creates topic unless it exists. 1 = created, 0 = existed, 2 = the broker
+ * has no usable Admin API (caller falls back to auto-creation), -1 = error. */
+int sg_kafka_ensure_topic(const char **keys, const char **vals, int n, const char *topic, int partitions,
+                          int replication, const char **cfg_names, const char **cfg_values, int ncfg,
+                          int timeout_ms, char *err, size_t errlen);
+/* The last committed value under `key` in a one-partition progress topic
+ * (read_committed, scanning suffixes of the topic first). 1 = found (value in
+ * out), 0 = none, -1 = error (including "has N partitions, must have 1"). */
+int sg_progress_read(const char **keys, const char **vals, int n, const char *topic, const char *key,
+                     sg_buf *out, char *err, size_t errlen);
 
 /* ---- Kafka consumer for `sinkgate tail` ---- */
 typedef struct sg_tail sg_tail;

@@ -134,3 +134,31 @@ void sg_producer_free(sg_producer *p) {
   rd_kafka_destroy(p->rk);
   free(p);
 }
+
+/* Classifies a transactional error object (and frees it). */
+static int txn_result(rd_kafka_error_t *e, const char *what, char *err, size_t errlen) {
+  if (!e) return SG_TXN_OK;
+  int rc = rd_kafka_error_is_fatal(e)             ? SG_TXN_FATAL
+           : rd_kafka_error_txn_requires_abort(e) ? SG_TXN_ABORTABLE
+           : rd_kafka_error_is_retriable(e)       ? SG_TXN_RETRIABLE
+                                                  : SG_TXN_FATAL;
+  if (err && errlen) snprintf(err, errlen, "%s: %s", what, rd_kafka_error_string(e));
+  rd_kafka_error_destroy(e);
+  return rc;
+}
+
+int sg_producer_init_transactions(sg_producer *p, int timeout_ms, char *err, size_t errlen) {
+  return txn_result(rd_kafka_init_transactions(p->rk, timeout_ms), "init_transactions", err, errlen);
+}
+
+int sg_producer_begin(sg_producer *p, char *err, size_t errlen) {
+  return txn_result(rd_kafka_begin_transaction(p->rk), "begin_transaction", err, errlen);
+}
+
+int sg_producer_commit(sg_producer *p, int timeout_ms, char *err, size_t errlen) {
+  return txn_result(rd_kafka_commit_transaction(p->rk, timeout_ms), "commit_transaction", err, errlen);
+}
+
+int sg_producer_abort(sg_producer *p, int timeout_ms, char *err, size_t errlen) {
+  return txn_result(rd_kafka_abort_transaction(p->rk, timeout_ms), "abort_transaction", err, errlen);
+}

@@ -1,6 +1,6 @@
-/* emit.c — encode and produce one batch: key, value per envelope,
- * SeaHash partitioning of the encoded key, the timestamp header first.
- * (The full engine — consolidation, pairing, transactions — builds on this.) */
+/* emit.c — paired updates into Kafka messages: key and value per format
+ * and envelope, the logical timestamp as the first header, explicit
+ * partitions (the key's SeaHash by default), extra headers when given. */
 #include <inttypes.h>
 #include <stdio.h>
 #include "../util/util.h"
@@ -10,51 +10,93 @@ static int encode_part(int fmt, int32_t schema_id, const sg_batch *b, uint32_t r
   if (fmt == SG_FMT_JSON) return sg_encode_json_row(b, r, cols, n, out, err, errlen);
   if (fmt == SG_FMT_AVRO) return sg_encode_avro_row(b, r, cols, n, schema_id, out, err, errlen);
   if (fmt == SG_FMT_TEXT || fmt == SG_FMT_BYTES) return sg_encode_raw_col(b, r, cols[0], out, err, errlen);
-  return sg_fail(err, errlen, "format %d is not supported by this emitter", fmt);
+  return sg_fail(err, errlen, "unknown format %d", fmt);
 }
 
-static int encode_value(const sg_emit_spec *s, const sg_batch *b, uint32_t r, const int *all,
+/* The row a message's key (and UPSERT value) comes from: the new row, or
+ * the old one for a deletion. */
+static uint32_t key_row(const sg_update *up) {
+  return (uint32_t)(up->after >= 0 ? up->after : up->before);
+}
+
+static int encode_key(const sg_emit_spec *s, const sg_batch *b, const sg_update *up, sg_buf *key, char *err,
+                      size_t errlen) {
+  return encode_part(s->key_format, s->key_schema_id, b, key_row(up), s->key_cols, s->nkey, key, err, errlen);
+}
+
+static int32_t partition_of(const sg_emit_spec *s, const sg_buf *key) {
+  if (!s->key_format) return 0;
+  size_t skip = s->key_format == SG_FMT_AVRO ? 5 : 0; /* hash without the wire header */
+  return (int32_t)(sg_hash_seahash(key->data + skip, key->len - skip) % (uint64_t)s->partitions);
+}
+
+int32_t sg_default_partition(const sg_emit_spec *s, const sg_batch *b, const sg_update *up, char *err,
+                             size_t errlen) {
+  if (!s->key_format) return 0;
+  sg_buf key = {0};
+  int32_t p = encode_key(s, b, up, &key, err, errlen) == 0 ? partition_of(s, &key) : -1;
+  sg_buf_free(&key);
+  return p;
+}
+
+static int encode_json_side(sg_buf *out, const sg_batch *b, int32_t row, const int *all, char *err,
+                            size_t errlen) {
+  if (row < 0) return SG_BUF_LIT(out, "null");
+  return sg_encode_json_row(b, (uint32_t)row, all, b->ncols, out, err, errlen);
+}
+
+static int encode_value(const sg_emit_spec *s, const sg_batch *b, const sg_update *up, const int *all,
                         sg_buf *out, int *is_null, char *err, size_t errlen) {
-  int insert = b->diffs[r] > 0;
   *is_null = 0;
   if (s->envelope == SG_ENV_UPSERT) {
-    if (!insert) return (*is_null = 1), 0;
-    return encode_part(s->value_format, s->value_schema_id, b, r, all, b->ncols, out, err, errlen);
+    if (up->after < 0) return (*is_null = 1), 0; /* tombstone */
+    return encode_part(s->value_format, s->value_schema_id, b, (uint32_t)up->after, all, b->ncols, out, err,
+                       errlen);
   }
   if (s->value_format == SG_FMT_AVRO)
-    return sg_encode_avro_debezium(b, r, insert, s->value_schema_id, out, err, errlen);
+    return sg_encode_avro_debezium(b, up->before, up->after, s->value_schema_id, out, err, errlen);
   if (s->value_format != SG_FMT_JSON)
     return sg_fail(err, errlen, "the DEBEZIUM envelope needs a JSON or Avro value format");
-  int rc = insert ? SG_BUF_LIT(out, "{\"before\":null,\"after\":") : SG_BUF_LIT(out, "{\"before\":");
-  if (rc != 0 || encode_part(SG_FMT_JSON, -1, b, r, all, b->ncols, out, err, errlen) != 0) return -1;
-  return insert ? SG_BUF_LIT(out, "}") : SG_BUF_LIT(out, ",\"after\":null}");
+  if (SG_BUF_LIT(out, "{\"before\":") != 0 || encode_json_side(out, b, up->before, all, err, errlen) != 0 ||
+      SG_BUF_LIT(out, ",\"after\":") != 0 || encode_json_side(out, b, up->after, all, err, errlen) != 0)
+    return -1;
+  return SG_BUF_LIT(out, "}");
 }
 
-int64_t sg_emit_batch(const sg_emit_spec *s, const sg_batch *b, char *err, size_t errlen) {
+#define MAX_HEADERS 64
+
+int64_t sg_emit_updates(const sg_emit_spec *s, const sg_batch *b, const sg_updates *u, uint32_t from,
+                        uint32_t to, const int32_t *partitions, const sg_msg_headers *h, char *err,
+                        size_t errlen) {
   sg_buf key = {0}, val = {0};
   int all[b->ncols > 0 ? b->ncols : 1];
   for (int i = 0; i < b->ncols; i++) all[i] = i;
-  const char *hname[1] = {s->ts_header};
+  const char *names[MAX_HEADERS + 1];
+  const void *vals[MAX_HEADERS + 1];
+  size_t lens[MAX_HEADERS + 1];
+  names[0] = s->ts_header;
   int64_t sent = 0;
-  for (uint32_t r = 0; r < b->nrows; r++) {
+  if (err && errlen) err[0] = 0;
+  for (uint32_t i = from; i < to && i < u->n; i++) {
+    const sg_update *up = &u->items[i];
     key.len = val.len = 0;
-    int32_t part = 0;
-    if (s->key_format) {
-      if (encode_part(s->key_format, s->key_schema_id, b, r, s->key_cols, s->nkey, &key, err, errlen) != 0)
-        goto fail;
-      /* Avro keys hash without their 5-byte wire header, so the partition
-       * does not depend on the schema id. */
-      size_t skip = s->key_format == SG_FMT_AVRO ? 5 : 0;
-      part = (int32_t)(sg_hash_seahash(key.data + skip, key.len - skip) % (uint64_t)s->partitions);
-    }
+    if (s->key_format && encode_key(s, b, up, &key, err, errlen) != 0) goto fail;
+    int32_t part = partitions ? partitions[i - from] : partition_of(s, &key);
     int is_null;
-    if (encode_value(s, b, r, all, &val, &is_null, err, errlen) != 0) goto fail;
+    if (encode_value(s, b, up, all, &val, &is_null, err, errlen) != 0) goto fail;
     char ts[24];
-    int tn = snprintf(ts, sizeof ts, "%" PRIu64, b->times[r]);
-    const void *hval[1] = {ts};
-    size_t hlen[1] = {(size_t)tn};
-    if (sg_producer_send(s->producer, s->topic, part, s->key_format ? key.data : NULL, key.len,
-                         val.data, val.len, is_null, hname, hval, hlen, 1, err, errlen) != 0)
+    int nh = 1;
+    vals[0] = ts;
+    lens[0] = (size_t)snprintf(ts, sizeof ts, "%" PRIu64, up->time);
+    if (h) {
+      for (uint32_t k = h->first[i - from]; k < h->first[i - from + 1] && nh <= MAX_HEADERS; k++, nh++) {
+        names[nh] = h->names[k];
+        vals[nh] = h->values[k];
+        lens[nh] = h->lens[k];
+      }
+    }
+    if (sg_producer_send(s->producer, s->topic, part, s->key_format ? key.data : NULL, key.len, val.data,
+                         val.len, is_null, names, vals, lens, nh, err, errlen) != 0)
       goto fail;
     sent++;
   }
@@ -62,6 +104,7 @@ int64_t sg_emit_batch(const sg_emit_spec *s, const sg_batch *b, char *err, size_
   sg_buf_free(&val);
   return sent;
 fail:
+  if (err && errlen && !err[0]) sg_fail(err, errlen, "out of memory");
   sg_buf_free(&key);
   sg_buf_free(&val);
   return -1;

@@ -5,7 +5,7 @@ local log = require "sinkgate.util.log"
 
 local M = {}
 
-local COMMANDS = { "run", "check", "dev", "tail", "version" }
+local COMMANDS = { "run", "check", "status", "dev", "tail", "version" }
 
 local function usage()
   return table.concat({
@@ -18,6 +18,7 @@ local function usage()
     "  run CONFIG       run the sinks of a config until interrupted",
     "  run -e 'LUA'     run a Lua chunk with sinkgate loaded; print what it returns",
     "  check CONFIG     validate a config and print its plan (topics, keys, formats, schemas)",
+    "  status [PID]     the state of the sinks of running gateways",
     "  dev              start the dev environment: a mock Kafka broker and a Schema Registry",
     "  tail TOPIC       print a topic's messages as JSON lines",
     "  version          print versions",

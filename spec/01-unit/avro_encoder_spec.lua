@@ -72,7 +72,8 @@ describe("Avro encoder", function()
     for r = 0, b.nrows - 1 do
       for _, insert in ipairs({ 1, 0 }) do
         buf[0].len, json[0].len = 0, 0
-        assert.equal(0, C.sg_encode_avro_debezium(b, r, insert, 7, buf, core.errbuf, core.ERRLEN), core.err())
+        local before, after = insert == 1 and -1 or r, insert == 1 and r or -1
+        assert.equal(0, C.sg_encode_avro_debezium(b, before, after, 7, buf, core.errbuf, core.ERRLEN), core.err())
         local bytes = ffi.string(buf[0].data, buf[0].len)
         assert.equal("\0\0\0\0\7", bytes:sub(1, 5)) -- Confluent wire header, schema id 7
         assert.equal(0, C.sg_avro_decode_json(schema, #schema, bytes:sub(6), #bytes - 5, json, core.errbuf, core.ERRLEN),

@@ -136,12 +136,14 @@ function M.http(method, url, body, headers)
   return status, ok and decoded or text
 end
 
--- Counts from the last status line a run printed: ticks, produced,
--- delivered, failed (numbers), or nil.
-function M.final_status(out)
+-- The last status line a run printed for a sink: { state, messages,
+-- transactions, frontier }, or nil.
+function M.final_status(out, sink)
   local last
-  for ticks, produced, delivered, failed in out:gmatch("(%d+) ticks, (%d+) rows produced, (%d+) delivered, (%d+) failed") do
-    last = { ticks = tonumber(ticks), produced = tonumber(produced), delivered = tonumber(delivered), failed = tonumber(failed) }
+  for name, state, messages, txns, frontier in out:gmatch("sink (%S+): (%a+)[^;\n]*; (%d+) messages in (%d+) transactions; frontier (%S+)") do
+    if not sink or name == sink then
+      last = { state = state, messages = tonumber(messages), transactions = tonumber(txns), frontier = tonumber(frontier) }
+    end
   end
   return last
 end

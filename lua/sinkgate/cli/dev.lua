@@ -19,7 +19,8 @@ local spec = {
     { "--registry-port", arg = "P", doc = "registry port (default: a free port)" },
     { "--control-port", arg = "P", doc = "control port (default: a free port)" },
     { "--registry-auth", arg = "USER:PASSWORD", doc = "require basic auth on the registry" },
-    { "--topics", arg = "T:N,…", doc = "create topics with partition counts at start, e.g. orders:8,bids:4" },
+    { "--topics", arg = "T:N,…", doc = "create topics with partition counts at start, e.g. orders:8,bids:4 " ..
+      "(_sinkgate-progress:1 is always created)" },
     { "--ctl", arg = "COMMAND", doc = "send COMMAND to a running dev environment ($SINKGATE_CONTROL)" },
   },
   epilog = env.HELP,
@@ -45,7 +46,9 @@ local function main(opts)
     control_port = tonumber(opts.control_port or 0), registry_auth = opts.registry_auth,
   })
   if not e then log.err("sinkgate dev: " .. err) return 1 end
-  for name, n in (opts.topics or ""):gmatch("([^,:]+):(%d+)") do
+  -- The default progress topic, with the one partition it must have: the
+  -- mock would auto-create it with 4.
+  for name, n in ("_sinkgate-progress:1," .. (opts.topics or "")):gmatch("([^,:]+):(%d+)") do
     local reply = e:command(("topic-create %s %s"):format(name, n))
     if not reply:match("^ok") then log.err("sinkgate dev: " .. reply) return 1 end
   end

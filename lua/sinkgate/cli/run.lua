@@ -9,13 +9,15 @@ local log = require "sinkgate.util.log"
 
 local spec = {
   usage = "sinkgate run CONFIG [--duration D] [--secrets FILE] [--unsafe]\n       sinkgate run -e 'LUA'",
-  summary = "Run the sinks a config declares until interrupted (SIGINT/SIGTERM flush what is in\n" ..
-    "flight and stop; SIGUSR1 prints each sink's status). With -e, run a Lua chunk with\n" ..
-    "`sinkgate` (also as `sg`) loaded and print what it returns.",
+  summary = "Run the sinks a config declares until interrupted. SIGINT/SIGTERM let the transaction\n" ..
+    "in progress commit, then stop (what was not yet in a transaction is produced again on the\n" ..
+    "next start); SIGUSR1 prints each sink's status. With -e, run a Lua chunk with `sinkgate`\n" ..
+    "(also as `sg`) loaded and print what it returns.",
   options = {
     { "-e", arg = "LUA", doc = "run this Lua chunk instead of a config" },
-    { "--duration", arg = "D", doc = "stop after this long, e.g. 5s or 2m" },
+    { "--duration", arg = "D", doc = "stop this long after the sinks have started, e.g. 5s or 2m" },
     { "--status-interval", arg = "D", doc = "print status this often (default 10s)" },
+    { "--status-file", arg = "FILE", doc = "write the status JSON here (default $SINKGATE_STATUS_DIR/<pid>.json)" },
     { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
     { "--unsafe", doc = "give the config os and io (os.execute, files)" },
     { "--quiet", "-q", doc = "no status lines" },
@@ -65,7 +67,7 @@ local function main(opts, pos)
     return 1
   end
   if #plans == 0 then log.err("sinkgate run: " .. pos[1] .. " declares no sinks") return 1 end
-  return runner.run(plans, { duration_ms = d, status_interval_ms = si })
+  return runner.run(plans, { duration_ms = d, status_interval_ms = si, status_file = opts.status_file })
 end
 
 return { spec = spec, main = main }

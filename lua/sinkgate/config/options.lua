@@ -34,6 +34,8 @@ M.kafka_connection = {
     { "ssl_certificate", "string|secret", seed = "SSL CERTIFICATE", doc = "Client certificate, PEM." },
     { "ssl_certificate_authority", "string|secret", seed = "SSL CERTIFICATE AUTHORITY",
       doc = "CA certificate(s), PEM." },
+    { "admin_timeout", "duration", default = "5s",
+      doc = "How long topic creation through the Admin API may take before sinkgate falls back to auto-creation." },
     { "options", "map<string>", doc = "Extra librdkafka properties, passed through verbatim." },
   },
 }
@@ -90,6 +92,11 @@ M.table = {
     { "columns", "list<column>", required = true, doc = "Columns, in order." },
     { "keys", "list<list<string>>", default = {}, doc = "Known unique keys." },
     { "comment", "string", doc = "Comment on the relation (used by Avro DOC ON precedence)." },
+    { "rows", "list<table>", doc = "Rows present from the start (tick 0), as tables keyed by column name." },
+    { "tick", "duration", default = "1s", doc = "Logical time between calls of feed." },
+    { "feed", "function",
+      doc = "function(t, tick, time) called every tick; t:insert(row), t:delete(row), t:update(old, new)." },
+    { "start", "integer", doc = "Time of tick 0 (epoch ms). Default: the time of the first run." },
   },
 }
 
@@ -164,6 +171,12 @@ M.sink = {
       doc = "Name of the logical-timestamp header (`materialize-timestamp` for consumers of the reference)." },
     { "mode", "string", default = "exactly_once", enum = { "exactly_once", "at_least_once" },
       doc = "exactly_once (transactions + progress topic) or at_least_once (no transactions)." },
+    { "commit_interval", "duration", default = "100ms",
+      doc = "A transaction spans at least this much time (fine-grained timestamps are coalesced)." },
+    { "max_transaction_rows", "integer", default = 100000,
+      doc = "Commit early once a transaction holds this many rows; snapshots are split into transactions of this size." },
+    { "version", "integer", default = 1,
+      doc = "Progress version: bump it when the sink is re-pointed at a new input; older instances stop (fenced)." },
   },
 }
 

@@ -1,0 +1,106 @@
+/* progress.c — reading a sink's last committed progress record.
+ *
+ * The progress topic must have exactly one partition (anything else is a
+ * hard error). Its high watermark is read first; then suffixes of the
+ * topic are scanned with read_committed — the newest 1024 offsets, then 8×
+ * further back each time — keeping the last record under the sink's key, so
+ * a long, uncompacted topic does not slow start-up. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <librdkafka/rdkafka.h>
+#include "../util/util.h"
+#include "kafka.h"
+
+/* Partition count of topic, 0 when it does not exist, -1 on error. */
+static int partitions(rd_kafka_t *rk, const char *topic, char *err, size_t errlen) {
+  const struct rd_kafka_metadata *md = NULL;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+  if (e) return sg_fail(err, errlen, "metadata: %s", rd_kafka_err2str(e));
+  int n = 0;
+  for (int i = 0; i < md->topic_cnt; i++)
+    if (strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err) n = md->topics[i].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  return n;
+}
+
+/* Scans offsets [from, to) of partition 0; the last value under key wins.
+ * Returns 1 if one was found, 0 if not, -1 on error. */
+static int scan(rd_kafka_t *rk, const char *topic, int64_t from, int64_t to, const char *key, sg_buf *out,
+                char *err, size_t errlen) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, topic, 0)->offset = from;
+  rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  if (e) return sg_fail(err, errlen, "assign %s: %s", topic, rd_kafka_err2str(e));
+  size_t klen = strlen(key);
+  int found = 0, idle = 0;
+  for (;;) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+    if (!m) {
+      /* read_committed can end short of `to` (markers, aborted data). */
+      if (++idle >= 25) break;
+      continue;
+    }
+    idle = 0;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      rd_kafka_message_destroy(m);
+      break;
+    }
+    if (m->err) {
+      sg_fail(err, errlen, "progress topic %s: %s", topic, rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      return -1;
+    }
+    int64_t off = m->offset;
+    if (off < to && m->key_len == klen && memcmp(m->key, key, klen) == 0) {
+      out->len = 0;
+      if (m->payload && sg_buf_append(out, m->payload, m->len) != 0) {
+        rd_kafka_message_destroy(m);
+        return sg_fail(err, errlen, "out of memory");
+      }
+      found = 1;
+    }
+    rd_kafka_message_destroy(m);
+    if (off >= to - 1) break;
+  }
+  return found;
+}
+
+int sg_progress_read(const char **keys, const char **vals, int n, const char *topic, const char *key,
+                     sg_buf *out, char *err, size_t errlen) {
+  rd_kafka_conf_t *conf = sg_kafka_conf(keys, vals, n, err, errlen);
+  if (!conf) return -1;
+  const char *fixed[][2] = {{"enable.auto.commit", "false"}, {"enable.partition.eof", "true"},
+                            {"isolation.level", "read_committed"}};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], NULL, 0);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return -1;
+  }
+  rd_kafka_poll_set_consumer(rk);
+  int rc = partitions(rk, topic, err, errlen);
+  if (rc > 1) {
+    rc = sg_fail(err, errlen, "progress topic %s has %d partitions; it must have exactly 1", topic, rc);
+  } else if (rc == 1) {
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, 10000);
+    if (e) {
+      rc = sg_fail(err, errlen, "watermarks of %s: %s", topic, rd_kafka_err2str(e));
+    } else {
+      rc = 0;
+      int64_t window = 1024, to = hi;
+      while (rc == 0 && to > lo) {
+        int64_t from = to - window > lo ? to - window : lo;
+        rc = scan(rk, topic, from, to, key, out, err, errlen);
+        to = from;
+        window *= 8;
+      }
+    }
+  }
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return rc;
+}

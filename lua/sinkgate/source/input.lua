@@ -1,0 +1,91 @@
+-- sinkgate.source.input — what a sink reads: a tick-based input over a
+-- source declaration. Tick i happens at logical time start + i * tick and
+-- its rows depend only on i (and the seed), so an input can be positioned
+-- anywhere and regenerates the same changes after a restart.
+--   input:set_start(ms)        the time of tick 0 (persisted in progress)
+--   input:next_time()          the time of the next tick not yet filled
+--   input:seek(upper)          skip the ticks before upper
+--   input:fill(batch, until)   append the ticks with time < until
+local core = require "sinkgate.core"
+local generate = require "sinkgate.source.generate"
+local rows = require "sinkgate.rows"
+
+local C = core.C
+local M = {}
+M.__index = M
+
+-- A Lua-fed table's handle inside feed(t, tick, time): changes at that time.
+local Feed = {}
+Feed.__index = Feed
+
+function Feed:_put(row, diff)
+  local b, rel = self.batch, self.relation
+  local r = C.sg_batch_push_row(b, self.time, diff)
+  if r < 0 then error("out of memory", 2) end
+  for i, c in ipairs(rel.columns) do
+    local ok, err = pcall(rows.set, b, r, i - 1, c.type, row[c.name])
+    if not ok then error(("%s.%s: %s"):format(rel.name, c.name, err), 3) end
+  end
+end
+
+function Feed:insert(row) self:_put(row, 1) end
+function Feed:delete(row) self:_put(row, -1) end
+function Feed:update(old, new)
+  self:_put(old, -1)
+  self:_put(new, 1)
+end
+
+-- decl: a validated load_generator or table source; relation: its relation.
+function M.new(decl, relation)
+  local o = decl.opts
+  local self = setmetatable({ decl = decl, relation = relation, tick_ms = o.tick, cursor = 0,
+    configured_start = o.start }, M)
+  if decl.kind == "load_generator" then
+    local gen, err = generate.new(o, decl.generator_relation)
+    if not gen then return nil, err end
+    self.gen = gen
+  else
+    self.feed, self.initial = o.feed, o.rows
+  end
+  return self
+end
+
+function M:set_start(ms)
+  self.start = ms
+end
+
+function M:time_of(i)
+  return self.start + i * self.tick_ms
+end
+
+function M:next_time()
+  return self:time_of(self.cursor)
+end
+
+function M:seek(upper)
+  local i = math.ceil((upper - self.start) / self.tick_ms)
+  if i > self.cursor then self.cursor = i end
+end
+
+local function fill_table(self, b, i, time)
+  local t = setmetatable({ batch = b, relation = self.relation, time = time }, Feed)
+  if i == 0 then
+    for _, row in ipairs(self.initial or {}) do t:insert(row) end
+  end
+  if self.feed then self.feed(t, i, time) end
+end
+
+-- Appends ticks with time < until (at most max_rows rows' worth); returns
+-- the number of ticks filled.
+function M:fill(b, until_time, max_rows)
+  local n = 0
+  while self:time_of(self.cursor) < until_time and (not max_rows or b.nrows < max_rows) do
+    local i, time = self.cursor, self:time_of(self.cursor)
+    if self.gen then generate.fill(self.gen, b, i, time) else fill_table(self, b, i, time) end
+    self.cursor = i + 1
+    n = n + 1
+  end
+  return n
+end
+
+return M
