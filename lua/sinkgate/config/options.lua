@@ -92,7 +92,7 @@ M.table = {
     { "columns", "list<column>", required = true, doc = "Columns, in order." },
     { "keys", "list<list<string>>", default = {}, doc = "Known unique keys." },
     { "comment", "string", doc = "Comment on the relation (used by Avro DOC ON precedence)." },
-    { "rows", "list<table>", doc = "Rows present from the start (tick 0), as tables keyed by column name." },
+    { "rows", "list<row>", doc = "Rows present from the start (tick 0), as tables keyed by column name." },
     { "tick", "duration", default = "1s", doc = "Logical time between calls of feed." },
     { "feed", "function",
       doc = "function(t, tick, time) called every tick; t:insert(row), t:delete(row), t:update(old, new)." },

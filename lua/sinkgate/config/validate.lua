@@ -94,7 +94,10 @@ local function check_type(ty, v, path, ctx)
     if type(v) ~= "table" or M.kind_of(v) then return bad("expected a table, got " .. describe(v)) end
     return check(options[rec], v, path, ctx)
   end
-  if ty == "sqltype" then -- checked in depth by types.parse when the relation is built
+  if ty == "row" then -- column name → value; checked against the columns when written
+    if type(v) == "table" and not M.kind_of(v) then return v end
+    return bad("expected a row (a table of column = value), got " .. describe(v))
+  elseif ty == "sqltype" then -- checked in depth by types.parse when the relation is built
     if type(v) == "string" or (type(v) == "table" and not M.kind_of(v)) then return v end
     return bad("expected a SQL type (string or record table), got " .. describe(v))
   elseif ty == "string|secret" then

@@ -73,36 +73,68 @@ FILL.users = snapshot_once(function(_, b, time)
   end
 end)
 
-FILL.accounts = snapshot_once(function(g, b, time)
-  local rand = rng(g.opts.seed, 0, "accounts")
-  for id = 1, ORGS do
-    local r = push(b, time, 1)
-    C.sg_batch_set_i64(b, r, 0, id)
-    C.sg_batch_set_i64(b, r, 1, id)
-    C.sg_batch_set_i64(b, r, 2, rand(10000))
-  end
-end)
+-- Changes are stateless per tick: everything a tick inserts, updates or
+-- deletes is computed from (seed, tick) alone, so an input positioned at
+-- any tick produces exactly what a run from tick 0 would have there.
+local BALANCE_PERIOD, AUCTION_LIFE, BID_LIFE = 5, 10, 10
 
-function FILL.auctions(g, b, tick, time)
+-- An account's balance during balance period `period`.
+local function balance(seed, id, period)
+  return rng(seed, period, "balance" .. id)(10000)
+end
+
+local function account_row(b, time, diff, id, bal)
+  local r = push(b, time, diff)
+  C.sg_batch_set_i64(b, r, 0, id)
+  C.sg_batch_set_i64(b, r, 1, id)
+  C.sg_batch_set_i64(b, r, 2, bal)
+end
+
+-- accounts: inserted at tick 0, every balance updated every 5 ticks.
+function FILL.accounts(g, b, tick, time)
+  local seed = g.opts.seed
+  if tick % BALANCE_PERIOD ~= 0 then return end
+  local period = tick / BALANCE_PERIOD
+  for id = 1, ORGS do
+    if tick > 0 then account_row(b, time, -1, id, balance(seed, id, period - 1)) end
+    account_row(b, time, 1, id, balance(seed, id, period))
+  end
+end
+
+local function auction_row(g, b, tick, time, diff)
   local rand = rng(g.opts.seed, tick, "auctions")
-  local r = push(b, time, 1)
+  local r = push(b, time, diff)
+  local tick_time = g.start_time and g.start_time(tick) or time
   C.sg_batch_set_i64(b, r, 0, tick + 1)
   C.sg_batch_set_i64(b, r, 1, rand(USERS))
   set_text(b, r, 2, ITEMS[rand(#ITEMS)])
-  C.sg_batch_set_i64(b, r, 3, (time + 10000) * 1000)
+  C.sg_batch_set_i64(b, r, 3, (tick_time + 10000) * 1000)
 end
 
-function FILL.bids(g, b, tick, time)
+-- auctions: one per tick, deleted when it ends AUCTION_LIFE ticks later.
+function FILL.auctions(g, b, tick, time)
+  auction_row(g, b, tick, time, 1)
+  if tick >= AUCTION_LIFE then auction_row(g, b, tick - AUCTION_LIFE, time, -1) end
+end
+
+local function bid_rows(g, b, tick, time, diff)
   local rand = rng(g.opts.seed, tick, "bids")
   local n = g.opts.rows_per_tick
+  local tick_time = g.start_time and g.start_time(tick) or time
   for i = 1, n do
-    local r = push(b, time, 1)
+    local r = push(b, time, diff)
     C.sg_batch_set_i64(b, r, 0, tick * n + i)
     C.sg_batch_set_i64(b, r, 1, rand(USERS))
     C.sg_batch_set_i64(b, r, 2, math.max(1, tick + 1 - rand(10) + 1))
     C.sg_batch_set_i64(b, r, 3, rand(1000))
-    C.sg_batch_set_i64(b, r, 4, time * 1000)
+    C.sg_batch_set_i64(b, r, 4, tick_time * 1000)
   end
+end
+
+-- bids: rows_per_tick per tick, each deleted BID_LIFE ticks later.
+function FILL.bids(g, b, tick, time)
+  bid_rows(g, b, tick, time, 1)
+  if tick >= BID_LIFE then bid_rows(g, b, tick - BID_LIFE, time, -1) end
 end
 
 -- A generator for a load_generator source's validated options.

@@ -52,6 +52,8 @@ end
 
 function M:set_start(ms)
   self.start = ms
+  -- Generators re-create old rows (to delete them) with the time they had.
+  if self.gen then self.gen.start_time = function(i) return self:time_of(i) end end
 end
 
 function M:time_of(i)
