@@ -74,7 +74,9 @@ int sg_kafka_ensure_topic(const char **keys, const char **vals, int n, const cha
     rd_kafka_conf_destroy(conf);
     return -1;
   }
-  int rc = topic_exists(rk, topic, timeout_ms, err, errlen);
+  /* Metadata may take a while on a slow link; admin_timeout bounds only
+   * the wait for CreateTopics. */
+  int rc = topic_exists(rk, topic, timeout_ms > 10000 ? timeout_ms : 10000, err, errlen);
   if (rc == 1) {
     rc = 0; /* exists: nothing to do */
   } else if (rc == 0) {

@@ -31,7 +31,7 @@ end
 describe("the sink engine", function()
   local dev
   setup(function()
-    dev = helpers.dev_start("--topics prog:2,snap_on:1,snap_off:1,tbl:4,acct:4,bids_del:4,multi:1,fenced:1,two_part_progress:2")
+    dev = helpers.dev_start("--topics bigsnap:4,prog:2,snap_on:1,snap_off:1,tbl:4,acct:4,bids_del:4,multi:1,fenced:1,two_part_progress:2")
   end)
   teardown(function() helpers.dev_stop(dev) end)
 
@@ -73,6 +73,39 @@ sg.sink %q { from = gen, into = { connection = kafka, topic = %q }, key = { "cou
     -- Without a snapshot, nothing from before the start: no counter at or below the as_of one.
     for _, m in ipairs(off) do assert.is_true(tonumber(m.headers[1][2]) > tonumber(first_time) - 100) end
     assert.is_true(#off > 0)
+  end)
+
+  it("splits a big snapshot across transactions and resumes it where it stopped", function()
+    local start = (math.floor(os.time() / 10) - 1) * 10000 -- 100+ ticks before now
+    local path = write(([[
+local gen = sg.source.load_generator { kind = "counter", tick = "100ms", rows_per_tick = 200, start = %d }
+sg.sink "bigsnap" { from = gen, into = { connection = kafka, topic = "bigsnap" }, key = { "counter" },
+  format = "json", envelope = "upsert", max_transaction_rows = 2000 }]]):format(start))
+    helpers.ctl(dev, "rtt 1 100") -- slow commits, so the stop lands inside the snapshot
+    local pid, log = helpers.spawn("run " .. path, dev.env)
+    local socket = require "socket"
+    local deadline = socket.gettime() + 20
+    repeat socket.sleep(0.05) until (last_progress(dev, "sinkgate-sink-bigsnap") or ""):find('"snapshot"')
+      or socket.gettime() > deadline
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(helpers.wait_exit(pid, 30))
+    helpers.ctl(dev, "rtt 1 0")
+    local mid = last_progress(dev, "sinkgate-sink-bigsnap")
+    local done = tonumber(mid:match('"snapshot":{"done":(%d+)}'))
+    assert.is_number(done, mid .. "\n" .. helpers.read(log))
+    assert.equal(0, done % 2000)
+    local r = helpers.sinkgate("run --duration 300ms " .. path, dev.env)
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    assert.matches("snapshot: " .. done .. " updates committed", r.err)
+    local seen, n = {}, 0
+    for _, m in ipairs(helpers.tail(dev, "bigsnap")) do
+      local c = m.key.counter
+      assert.is_nil(seen[c], "counter " .. c .. " twice")
+      seen[c], n = true, n + 1
+    end
+    for c = 1, 20000 do assert.is_true(seen[c], "counter " .. c .. " missing") end
+    assert.is_nil(last_progress(dev, "sinkgate-sink-bigsnap"):find('"snapshot"')) -- finished
   end)
 
   it("refuses a progress topic with more than one partition", function()

@@ -43,7 +43,7 @@ end
 
 describe("exactly-once under failures", function()
   local dev
-  setup(function() dev = helpers.dev_start("--topics killed:4,faults:4") end)
+  setup(function() dev = helpers.dev_start("--topics killed:4,faults:4,late:4") end)
   teardown(function() helpers.dev_stop(dev) end)
 
   it("survives SIGKILL between and inside transactions, with no gaps", function()
@@ -90,6 +90,26 @@ describe("exactly-once under failures", function()
     local extra, total = check_topic(dev, "faults", start, st.frontier)
     print(("\n    after faults: %d messages, %d extra copies; %s"):format(total, extra,
       out:match("aborts=%d+") or "no aborts"))
+  end)
+
+  it("waits for a broker that is down at start-up, then runs", function()
+    local start = math.floor(socket.gettime() * 1000 / 20) * 20
+    local path = helpers.write_tmp(BODY:format(start, "late", "late"), ".lua")
+    assert.equal("ok", helpers.ctl(dev, "broker-down 1"))
+    local pid, log = helpers.spawn("run --status-interval 300ms " .. path, dev.env)
+    socket.sleep(2.0)
+    assert.equal("ok", helpers.ctl(dev, "broker-up 1"))
+    local deadline = socket.gettime() + 20
+    repeat socket.sleep(0.2) until helpers.read(log):find("sink late: running") or socket.gettime() > deadline
+    socket.sleep(0.5)
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(helpers.wait_exit(pid, 30))
+    os.remove(path)
+    local out = helpers.read(log)
+    assert.matches("Connection refused", out) -- the broker really was down while it started
+    local st = helpers.final_status(out)
+    assert.equal("running", st.state, out)
+    check_topic(dev, "late", start, st.frontier)
   end)
 
   pending("exactly once under kills and aborts, as a read_committed consumer sees it: the 2.0.2 mock broker " ..

@@ -15,7 +15,7 @@ local spec = {
     "(also as `sg`) loaded and print what it returns.",
   options = {
     { "-e", arg = "LUA", doc = "run this Lua chunk instead of a config" },
-    { "--duration", arg = "D", doc = "stop this long after the sinks have started, e.g. 5s or 2m" },
+    { "--duration", arg = "D", doc = "stop this long after the sinks have started (start-up: 15s at most), e.g. 5s" },
     { "--status-interval", arg = "D", doc = "print status this often (default 10s)" },
     { "--status-file", arg = "FILE", doc = "write the status JSON here (default $SINKGATE_STATUS_DIR/<pid>.json)" },
     { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },

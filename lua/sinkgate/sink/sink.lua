@@ -114,7 +114,8 @@ function M:new_producer()
   return true
 end
 
--- The last committed progress record of this sink, or nil; nil, err on failure.
+-- The last committed progress record of this sink, or false when there is
+-- none; nil, err, hard on failure (hard: retrying cannot help).
 function M:read_progress()
   local keys, values = { unpack(self.conf.keys) }, { unpack(self.conf.values) }
   keys[#keys + 1], values[#values + 1] = "group.id", (self.opts.into.progress_group_id_prefix or "sinkgate") .. "-" .. self.name
@@ -125,7 +126,10 @@ function M:read_progress()
   local _ = { kk, kv }
   local text = rc == 1 and ffi.string(buf[0].data, buf[0].len) or nil
   C.sg_buf_free(buf)
-  if rc < 0 then return nil, core.err() end
+  if rc < 0 then
+    local err = core.err()
+    return nil, err, err:find("must have exactly 1", 1, true) ~= nil
+  end
   if not text then return false end
   return progress.decode(text)
 end
@@ -156,15 +160,15 @@ end
 -- Start-up: progress, topics, producer, partitions, schemas. Returns true,
 -- or nil, err (the sink fails).
 function M:start(now)
-  local rec, err = self:read_progress()
-  if rec == nil then return nil, err end
+  local rec, err, hard = self:read_progress()
+  if rec == nil then return nil, err, hard end
   local p, o = self.plan, self.opts
   if rec and rec.version > o.version then
     return nil, ("fenced off by newer version %d of sink %s (this one is version %d)"):format(rec.version, self.name,
-      o.version)
+      o.version), true
   end
   if rec and rec.version < o.version then rec = false end -- re-pointed: a new input timeline
-  if rec and not rec.frontier then return nil, "the progress record says this sink is finished" end
+  if rec and not rec.frontier then return nil, "the progress record says this sink is finished", true end
   if not rec then
     local ok, terr = self:ensure_topics()
     if not ok then return nil, terr end
@@ -438,8 +442,18 @@ function M:step(now)
   if self.state == "failed" or self.state == "finished" then return end
   local ok, err = true, nil
   if self.state == "starting" then
-    ok, err = self:start(now)
+    if now < (self.start_retry_at or 0) then return end
+    local hard
+    ok, err, hard = self:start(now)
     now = tonumber(C.sg_sys_now_ms()) -- start-up takes a while
+    if not ok and not hard then -- the broker may be down or slow: try again
+      self.start_backoff = math.min((self.start_backoff or 500) * 2, 30000)
+      self.start_retry_at = now + self.start_backoff
+      if self.why ~= err then log.info("sink %s: cannot start yet (%s); retrying", self.name, err) end
+      self.why, self.producer = err, nil
+      return
+    end
+    self.why = nil
   end
   if ok and self.state == "stalled" and not self:publish(now) then return end
   if ok and now >= self.next_refresh then
