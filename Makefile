@@ -89,8 +89,12 @@ lint:
 $(BUILD)/encode_bench: bench/encode_bench.c $(CORE_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-bench: all $(BUILD)/encode_bench
-	@$(BUILD)/encode_bench
+$(BUILD)/baseline: bench/baseline.c $(CORE_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/encode_bench $(BUILD)/baseline
+	@luajit bench/run.lua
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LUADIR)/sinkgate

@@ -25,6 +25,8 @@ int sg_sys_signal_pending(void);       /* 1 if SIGINT/SIGTERM arrived */
 void sg_sys_sleep_ms(int ms);
 int64_t sg_sys_now_ms(void);           /* wall clock, epoch milliseconds */
 int64_t sg_sys_mono_ns(void);          /* monotonic clock */
+/* CPU time used (user + system, ms) and peak resident set size (KiB). */
+void sg_sys_rusage(int64_t *cpu_ms, int64_t *maxrss_kb);
 
 /* ---- hash functions ---- */
 uint64_t sg_hash_seahash(const void *data, size_t len);
@@ -192,6 +194,11 @@ void sg_registry_free(sg_registry *r);
 /* ---- load generators ---- */
 /* counter: one bigint column; appends n rows counter_start.. at time. */
 int sg_gen_counter_fill(sg_batch *b, int64_t counter_start, uint32_t n, uint64_t time);
+/* bench: (id bigint, name text, price double, qty integer, ts timestamptz,
+ * active boolean). Tick t has n changes: the first 9n/10 insert ids
+ * t*n+1…, the rest delete rows inserted at tick t-1 (none at tick 0).
+ * Stateless per tick. */
+int sg_gen_bench_fill(sg_batch *b, int64_t tick, uint32_t n, uint64_t time, uint64_t tick_time_of_prev);
 
 /* ---- Kafka producer ---- */
 typedef struct sg_producer sg_producer;

@@ -3,6 +3,7 @@
  * never cut in the middle of a C call. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 #include "../include/sinkgate_ffi.h"
@@ -51,6 +52,14 @@ int64_t sg_sys_mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void sg_sys_rusage(int64_t *cpu_ms, int64_t *maxrss_kb) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  *cpu_ms = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+            (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+  *maxrss_kb = ru.ru_maxrss;
 }
 
 const char *sg_core_version(void) { return SG_VERSION; }

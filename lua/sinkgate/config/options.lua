@@ -60,8 +60,8 @@ M.load_generator = {
   doc = "A deterministic generated relation (CREATE SOURCE … FROM LOAD GENERATOR).",
   fields = {
     { "name", "string", doc = "Relation name. Default: the relation (auction) or `counter`." },
-    { "kind", "string", required = true, enum = { "counter", "auction" },
-      doc = "Generator: `counter` (one bigint column) or `auction` (keyed relations)." },
+    { "kind", "string", required = true, enum = { "counter", "auction", "bench" },
+      doc = "Generator: `counter` (one bigint column), `auction` (keyed relations) or `bench` (6 columns, ~10% deletes)." },
     { "relation", "string",
       doc = "Which relation of the generator: counter → `counter`; auction → organizations, users, accounts, auctions, bids." },
     { "tick", "duration", default = "1s", seed = "TICK INTERVAL", doc = "Logical time between ticks." },
@@ -70,6 +70,9 @@ M.load_generator = {
     { "start", "integer", doc = "First logical timestamp (epoch ms). Default: the time of the first run." },
     { "max_cardinality", "integer", seed = "MAX CARDINALITY",
       doc = "counter: keep at most this many rows, deleting the oldest." },
+    { "realtime", "boolean", default = true,
+      doc = "Ticks happen at their wall-clock time; false: as fast as the sink takes them (benchmarks, backfills)." },
+    { "ticks", "integer", doc = "Stop after this many ticks; a sink whose input is exhausted and committed is done." },
   },
 }
 

@@ -9,7 +9,7 @@ local sink = require "sinkgate.sink.sink"
 local json = require "sinkgate.util.json"
 local log = require "sinkgate.util.log"
 
-local C = core.C
+local C, ffi = core.C, core.ffi
 local M = {}
 
 local SIGUSR1 = 10
@@ -68,7 +68,7 @@ function M.run(plans, opts)
     local alive, starting = 0, 0
     for _, s in ipairs(sinks) do
       s:step(now)
-      if s.state ~= "failed" then alive = alive + 1 end
+      if s.state ~= "failed" and s.state ~= "done" then alive = alive + 1 end
       if s.state == "starting" then starting = starting + 1 end
       if C.sg_sys_signal_pending() ~= 0 then break end
     end
@@ -97,6 +97,10 @@ function M.run(plans, opts)
   end
   write_status(status_path, sinks, t0)
   if not opts.status_file then os.remove(status_path) end
+  local cpu, rss = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  C.sg_sys_rusage(cpu, rss)
+  log.info("run: %.2fs wall, %.2fs CPU, peak RSS %.1f MiB", (tonumber(C.sg_sys_now_ms()) - t0) / 1000,
+    tonumber(cpu[0]) / 1000, tonumber(rss[0]) / 1024)
   return rc
 end
 

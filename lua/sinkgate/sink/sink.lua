@@ -221,8 +221,9 @@ function M:position(rec, now)
     log.info("sink %s: resuming at frontier %s%s", self.name, tostring(self.upper),
       self.snapshot_done and (" (snapshot: " .. self.snapshot_done .. " updates committed)") or "")
   else
-    -- A new sink: its as_of is the last tick at or before now.
-    local as_of = start + math.floor((now - start) / tick) * tick
+    -- A new sink: its as_of is the last tick at or before now (for an input
+    -- that is not realtime, its own first tick: it has no wall clock).
+    local as_of = self.input.realtime and start + math.floor((now - start) / tick) * tick or start
     self.as_of = self.opts.snapshot and as_of or nil
     self.snapshot_done = self.opts.snapshot and 0 or nil
     self.upper = self.opts.snapshot and as_of or as_of + 1
@@ -401,12 +402,15 @@ end
 -- Fills due ticks and commits when the transaction has spanned
 -- commit_interval or holds max_transaction_rows.
 function M:run_step(now)
-  local b, o = self.batch, self.opts
-  self.input:fill(b, now + 1, o.max_transaction_rows)
-  local full = b.nrows >= o.max_transaction_rows
+  local b, o, input = self.batch, self.opts, self.input
+  input:fill(b, input:due(now), o.max_transaction_rows)
+  local full = b.nrows >= o.max_transaction_rows or input:exhausted()
   if now - self.last_commit < o.commit_interval and not full then return true end
-  local new_upper = self.input:next_time()
-  if new_upper <= self.upper then return true end
+  local new_upper = input:next_time()
+  if new_upper <= self.upper then
+    if input:exhausted() then self.state = "done" end
+    return true
+  end
   if C.sg_consolidate(b, self.pair_cols, self.npair, self.upper, -1, self.updates, core.errbuf, core.ERRLEN) ~= 0 then
     return nil, core.err()
   end
@@ -414,9 +418,40 @@ function M:run_step(now)
   local ok, err = self:commit_range(0, u.n, new_upper, nil)
   if not ok then return nil, err end
   self.counters.multi_key = self.counters.multi_key + tonumber(u.multi_key)
+  local old_upper = self.upper
   self.upper, self.last_commit = new_upper, now
+  if input.realtime then self:record_latency(old_upper, new_upper) end
   C.sg_batch_clear(b)
+  if input:exhausted() then self.state = "done" end
   return true
+end
+
+-- Commit latency: for each tick just committed, the wall time from the
+-- tick's time to the end of its commit, kept in a fixed-size reservoir.
+local RESERVOIR = 10000
+
+function M:record_latency(from, to)
+  local input, now = self.input, tonumber(C.sg_sys_now_ms())
+  local lat = self.latency or { n = 0 }
+  self.latency = lat
+  local i = math.ceil((from - input.start) / input.tick_ms)
+  while input:time_of(i) < to do
+    lat.n = lat.n + 1
+    local slot = lat.n <= RESERVOIR and lat.n or math.random(lat.n)
+    if slot <= RESERVOIR then lat[slot] = now - input:time_of(i) end
+    i = i + 1
+  end
+end
+
+-- p50 and p99 commit latency in ms, or nil without samples.
+function M:latency_percentiles()
+  local lat = self.latency
+  if not lat or lat.n == 0 then return nil end
+  local xs = {}
+  for k = 1, math.min(lat.n, RESERVOIR) do xs[k] = lat[k] end
+  table.sort(xs)
+  local function at(p) return xs[math.max(1, math.ceil(p * #xs))] end
+  return at(0.5), at(0.99)
 end
 
 function M:publish(now)
@@ -439,7 +474,7 @@ end
 
 -- One step of the sink's life; failures leave it in state "failed".
 function M:step(now)
-  if self.state == "failed" or self.state == "finished" then return end
+  if self.state == "failed" or self.state == "done" then return end
   local ok, err = true, nil
   if self.state == "starting" then
     if now < (self.start_retry_at or 0) then return end
@@ -470,7 +505,9 @@ end
 
 function M:status()
   local c = self.counters
+  local p50, p99 = self:latency_percentiles()
   local st = { name = self.name, state = self.state, why = self.why, topic = self.plan.topic,
+    latency_p50_ms = p50, latency_p99_ms = p99,
     frontier = self.upper, partitions = self.partitions, messages = c.messages,
     transactions = c.transactions, mode = self.opts.mode }
   for k, v in pairs(c) do if st[k] == nil and v > 0 then st[k] = v end end
@@ -481,7 +518,7 @@ function M:status_line()
   local s = self:status()
   local extra = {}
   for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "headers_dropped", "header_errors",
-    "aborts", "producer_restarts" }) do
+    "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
   end
   return ("sink %s: %s%s; %d messages in %d transactions; frontier %s -> %s (%s partitions)%s"):format(

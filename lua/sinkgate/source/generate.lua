@@ -137,6 +137,13 @@ function FILL.bids(g, b, tick, time)
   if tick >= BID_LIFE then bid_rows(g, b, tick - BID_LIFE, time, -1) end
 end
 
+-- bench rows: filled in C (core/gen/bench.c); the previous tick's time is
+-- what its deleted rows were inserted with.
+function FILL.rows(g, b, tick, time)
+  local prev = g.start_time and g.start_time(tick - 1) or time
+  if C.sg_gen_bench_fill(b, tick, g.opts.rows_per_tick, time, prev) ~= 0 then error("out of memory filling a batch") end
+end
+
 -- A generator for a load_generator source's validated options.
 function M.new(opts, relation_name)
   local fill = FILL[relation_name]

@@ -6,6 +6,8 @@
 --   input:next_time()          the time of the next tick not yet filled
 --   input:seek(upper)          skip the ticks before upper
 --   input:fill(batch, until)   append the ticks with time < until
+--   input:due(now)             the bound of the ticks due at wall time now
+--                              (all of them for an input that is not realtime)
 local core = require "sinkgate.core"
 local generate = require "sinkgate.source.generate"
 local rows = require "sinkgate.rows"
@@ -39,7 +41,7 @@ end
 function M.new(decl, relation)
   local o = decl.opts
   local self = setmetatable({ decl = decl, relation = relation, tick_ms = o.tick, cursor = 0,
-    configured_start = o.start }, M)
+    configured_start = o.start, realtime = o.realtime ~= false, limit = o.ticks }, M)
   if decl.kind == "load_generator" then
     local gen, err = generate.new(o, decl.generator_relation)
     if not gen then return nil, err end
@@ -77,11 +79,20 @@ local function fill_table(self, b, i, time)
   if self.feed then self.feed(t, i, time) end
 end
 
+function M:due(now)
+  return self.realtime and now + 1 or math.huge
+end
+
+-- Whether a bounded input (ticks = N) has been filled completely.
+function M:exhausted()
+  return self.limit ~= nil and self.cursor >= self.limit
+end
+
 -- Appends ticks with time < until (at most max_rows rows' worth); returns
 -- the number of ticks filled.
 function M:fill(b, until_time, max_rows)
   local n = 0
-  while self:time_of(self.cursor) < until_time and (not max_rows or b.nrows < max_rows) do
+  while self:time_of(self.cursor) < until_time and (not max_rows or b.nrows < max_rows) and not self:exhausted() do
     local i, time = self.cursor, self:time_of(self.cursor)
     if self.gen then generate.fill(self.gen, b, i, time) else fill_table(self, b, i, time) end
     self.cursor = i + 1

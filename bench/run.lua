@@ -1,0 +1,244 @@
+-- bench/run.lua — `make bench`: sinkgate against a raw librdkafka producer
+-- (bench/baseline.c) and kcat, on the same dev broker, in one run.
+--
+-- Each scenario runs its baseline and sinkgate alternately (A B A B …) for
+-- BENCH_ROUNDS rounds (default 3) on BENCH_ROWS rows (default 10,000,000)
+-- of the 6-column `bench` relation (~10% deletes); medians are reported.
+-- A benchmark, not a test: it never fails on speed. It prints a table and
+-- writes bench/results/latest.md.
+package.path = "lua/?.lua;build/lua/?.lua;" .. package.path
+package.cpath = "build/?.so;" .. package.cpath
+
+local socket = require "socket"
+local cjson = require "cjson"
+local core = require "sinkgate.core"
+local rows_mod = require "sinkgate.rows"
+local relation = require "sinkgate.relation"
+
+local ROWS = tonumber(os.getenv("BENCH_ROWS")) or 10000000
+local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 3
+local PER_TICK = 1000
+local BIN, BASE = "build/sinkgate", "build/baseline"
+
+local function sh(cmd)
+  local f = io.popen(cmd .. " 2>&1")
+  local out = f:read("*a")
+  f:close()
+  return out
+end
+
+local function median(xs)
+  local t = {}
+  for i, x in ipairs(xs) do t[i] = x end
+  table.sort(t)
+  if #t == 0 then return nil end
+  return #t % 2 == 1 and t[(#t + 1) / 2] or (t[#t / 2] + t[#t / 2 + 1]) / 2
+end
+
+------------------------------------------------------------------------------
+-- The dev environment.
+
+local env_file = os.tmpname()
+os.remove(env_file)
+local dev_pid = tonumber(sh(("%s dev --env-file %s --topics bench_a:4,bench_b:4,bench_c:4,bench_d:4,bench_e:4," ..
+  "bench_f:4,bench_kcat:4,bench_base:4,bench_lat:4,bench_rss:4 > /dev/null 2>&1 & echo $!"):format(BIN, env_file)))
+local env
+for _ = 1, 100 do
+  local f = io.open(env_file)
+  local text = f and f:read("*a") or ""
+  if f then f:close() end
+  if text:find("SINKGATE_CONTROL") then
+    env = {}
+    for k, v in text:gmatch("export (%S+)=(%S+)") do env[k] = v end
+    break
+  end
+  socket.sleep(0.1)
+end
+assert(env, "sinkgate dev did not start")
+local ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s "):format(env.SINKGATE_BROKERS, env.SINKGATE_REGISTRY)
+local function cleanup() os.execute("kill " .. dev_pid .. " 2>/dev/null") end
+
+------------------------------------------------------------------------------
+-- Scenarios.
+
+local SCENARIOS = {
+  { id = "a", what = "JSON, UPSERT, key, SeaHash partitioning, transactional", sink = "", base = "" },
+  { id = "b", what = "(a) + Lua partition_by per row",
+    sink = "partition_by = function(row) return sg.hash.seahash(tostring(row.id)) end,", base = "--partition-by-id" },
+  { id = "c", what = "(b) + Lua headers per row",
+    sink = "partition_by = function(row) return sg.hash.seahash(tostring(row.id)) end,",
+    extra = 'headers = function(row) return { source = "demo" } end,', base = "--partition-by-id --headers" },
+  { id = "d", what = "Avro through the dev registry, UPSERT, transactional", avro = true, base = "" },
+  { id = "e", what = "DEBEZIUM JSON", envelope = "debezium", base = "--envelope debezium" },
+  { id = "f", what = "(a) at-least-once (no transactions)", mode = "at_least_once", base = "--no-txn" },
+}
+
+local run_no = 0
+
+local function config(s, topic, rows, realtime)
+  run_no = run_no + 1
+  local ticks = math.floor(rows / PER_TICK)
+  return ([[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS") }
+local csr = sg.registry_connection { url = os.getenv("SINKGATE_REGISTRY") }
+local gen = sg.source.load_generator { kind = "bench", tick = "%s", rows_per_tick = %d, ticks = %d,
+  realtime = %s %s }
+sg.sink "bench_%s_%d" { from = gen, into = { connection = kafka, topic = %q, %s }, key = { "id" },
+  format = %s, envelope = %q, mode = %q, %s }
+]]):format(realtime and "10ms" or "1ms", PER_TICK, ticks, tostring(realtime == true),
+    realtime and "" or ", start = 1700000000000", s.id, run_no, topic,
+    s.sink or "", s.avro and "sg.avro { registry = csr }" or '"json"', s.envelope or "upsert",
+    s.mode or "exactly_once", s.extra or "")
+end
+
+-- One sinkgate run; returns its figures from the run's own report.
+local function run_sinkgate(s, topic, rows, realtime, extra_args)
+  local path = os.tmpname()
+  local f = io.open(path, "w")
+  f:write(config(s, topic, rows, realtime))
+  f:close()
+  local out = sh(ENV .. BIN .. " run --status-interval 1h " .. (extra_args or "") .. " " .. path)
+  os.remove(path)
+  local wall, cpu, rss = out:match("run: ([%d.]+)s wall, ([%d.]+)s CPU, peak RSS ([%d.]+) MiB")
+  local msgs = tonumber(out:match("(%d+) messages in %d+ transactions[^\n]*\n[^\n]*run:") or
+    out:match(".*(%d+) messages in %d+ transactions"))
+  local p50, p99 = out:match("latency_p50_ms=(%d+)"), out:match("latency_p99_ms=(%d+)")
+  if not wall or not msgs or out:find("failed") then error("sinkgate run failed:\n" .. out) end
+  return { seconds = tonumber(wall), cpu = tonumber(cpu), rss_mib = tonumber(rss), messages = msgs,
+    p50 = tonumber(p50), p99 = tonumber(p99) }
+end
+
+local function run_baseline(args)
+  local out = sh(ENV .. BASE .. " " .. env.SINKGATE_BROKERS .. " " .. args)
+  local ok, r = pcall(cjson.decode, out:match("{.-}\n?$") or "")
+  if not ok then error("baseline failed:\n" .. out) end
+  return r
+end
+
+-- Avro ids as the sink registered them (the bench_d subjects).
+local function avro_ids()
+  local function id(subject)
+    local out = sh(("curl -s %s/subjects/%s/versions/latest"):format(env.SINKGATE_REGISTRY, subject))
+    return cjson.decode(out).id
+  end
+  return id("bench_d-key"), id("bench_d-value")
+end
+
+------------------------------------------------------------------------------
+-- The runs.
+
+local results = {}
+io.stderr:write(("bench: %d rows per run, %d rounds, broker %s\n"):format(ROWS, ROUNDS, env.SINKGATE_BROKERS))
+for _, s in ipairs(SCENARIOS) do
+  local sg_runs, base_runs = {}, {}
+  for round = 1, ROUNDS do
+    io.stderr:write(("bench: scenario %s round %d\n"):format(s.id, round))
+    local base_args = ("bench_base %d --rows-per-tick %d %s"):format(ROWS, PER_TICK, s.base)
+    if s.avro then
+      if round == 1 and #sg_runs == 0 then sg_runs[1] = run_sinkgate(s, "bench_" .. s.id, ROWS) end
+      local k, v = avro_ids()
+      base_args = base_args .. (" --avro %d %d"):format(k, v)
+    end
+    base_runs[#base_runs + 1] = run_baseline(base_args)
+    if not (s.avro and round == 1) then sg_runs[#sg_runs + 1] = run_sinkgate(s, "bench_" .. s.id, ROWS) end
+  end
+  local base_rate = median((function()
+    local t = {}
+    for i, r in ipairs(base_runs) do t[i] = r.messages / r.seconds end
+    return t
+  end)())
+  local rate, cpu, rss = {}, {}, {}
+  for i, r in ipairs(sg_runs) do
+    rate[i] = r.messages / r.seconds
+    cpu[i] = r.cpu / (r.messages / 1e6)
+    rss[i] = r.rss_mib
+  end
+  local bytes_per_msg = base_runs[1].bytes / base_runs[1].messages
+  results[#results + 1] = { id = s.id, what = s.what, rate = median(rate), base = base_rate,
+    mbs = median(rate) * bytes_per_msg / 1e6, cpu = median(cpu), rss = median(rss) }
+end
+
+-- kcat producing the same JSON lines as (a), no transactions.
+local kcat_file = os.tmpname()
+run_baseline(("bench_kcat %d --rows-per-tick %d --kcat-file %s"):format(ROWS, PER_TICK, kcat_file))
+local kcat_rates = {}
+for round = 1, ROUNDS do
+  io.stderr:write(("bench: kcat round %d\n"):format(round))
+  local t0 = socket.gettime()
+  sh(("kcat -P -b %s -t bench_kcat -K '\t' -Z -l %s"):format(env.SINKGATE_BROKERS, kcat_file))
+  kcat_rates[round] = ROWS / (socket.gettime() - t0)
+end
+os.remove(kcat_file)
+
+-- Peak RSS at 1/10 of the rows, for the flatness check.
+io.stderr:write("bench: RSS at a tenth of the rows\n")
+local small = run_sinkgate(SCENARIOS[1], "bench_rss", math.floor(ROWS / 10))
+
+-- Commit latency of (a) paced in real time: 1,000 rows every 10 ms.
+io.stderr:write("bench: commit latency (paced)\n")
+local lat = run_sinkgate(SCENARIOS[1], "bench_lat", 500000, true)
+
+cleanup()
+
+-- Encoders alone, and the Lua call overhead of a per-row function.
+local enc = sh("build/encode_bench")
+
+local function lua_overhead()
+  local C, ffi = core.C, core.ffi
+  local rel = assert(relation.new("t", { { "id", "bigint", not_null = true }, { "name", "text" } }))
+  local n = 1000000
+  local b = ffi.gc(C.sg_batch_new(rel:c_schema(), n), C.sg_batch_free)
+  for i = 1, n do C.sg_batch_set_i64(b, C.sg_batch_push_row(b, 1, 1), 0, i) end
+  local view = rows_mod.view(rel, b)
+  local fn = function(row) return row.id end
+  local best = math.huge
+  for _ = 1, 3 do
+    local t0 = socket.gettime()
+    local acc = 0
+    for r = 0, n - 1 do acc = acc + fn(view:at(r)) end
+    best = math.min(best, (socket.gettime() - t0) / n * 1e9)
+    assert(acc > 0)
+  end
+  return best
+end
+local lua_ns = lua_overhead()
+
+------------------------------------------------------------------------------
+-- Report.
+
+local version = sh(BIN .. " version"):gsub("\n", "")
+local lines = {
+  "# sinkgate benchmark results", "",
+  ("- date: %s"):format(os.date("!%Y-%m-%d %H:%M UTC")),
+  ("- machine: %s, %s cores, %s"):format(sh("uname -srm"):gsub("\n", ""), sh("nproc"):gsub("\n", ""),
+    (sh("grep -m1 'model name' /proc/cpuinfo"):match(":%s*(.-)\n") or "cpu unknown")),
+  ("- %s"):format(version),
+  ("- %d rows per run (6 columns, ~10%% deletes), %d interleaved rounds, medians; broker: sinkgate dev (librdkafka mock, same machine)"):format(ROWS, ROUNDS),
+  "",
+  "| scenario | sinkgate rows/s | MB/s | raw librdkafka rows/s | ratio | CPU s / M rows | peak RSS MiB |",
+  "|---|---:|---:|---:|---:|---:|---:|",
+}
+for _, r in ipairs(results) do
+  lines[#lines + 1] = ("| (%s) %s | %.0f | %.1f | %.0f | %.0f%% | %.2f | %.0f |"):format(r.id, r.what, r.rate, r.mbs,
+    r.base, 100 * r.rate / r.base, r.cpu, r.rss)
+end
+lines[#lines + 1] = ""
+lines[#lines + 1] = ("- kcat -P, same JSON lines as (a), no transactions: %.0f rows/s (sinkgate (a) / kcat: %.2f)"):format(
+  median(kcat_rates), results[1].rate / median(kcat_rates))
+lines[#lines + 1] = ("- peak RSS of (a): %.0f MiB at %d rows, %.0f MiB at %d rows"):format(small.rss_mib,
+  math.floor(ROWS / 10), results[1].rss, ROWS)
+lines[#lines + 1] = ("- commit latency of (a) paced at 100,000 rows/s (tick → commit): p50 %s ms, p99 %s ms"):format(
+  tostring(lat.p50), tostring(lat.p99))
+lines[#lines + 1] = ("- Lua function per row through the row view (`row.id`): %.1f ns/row"):format(lua_ns)
+lines[#lines + 1] = ""
+lines[#lines + 1] = "```"
+lines[#lines + 1] = (enc:gsub("\n$", ""))
+lines[#lines + 1] = "```"
+local report = table.concat(lines, "\n") .. "\n"
+io.stdout:write(report)
+os.execute("mkdir -p bench/results")
+local f = assert(io.open("bench/results/latest.md", "w"))
+f:write(report)
+f:close()
+io.stderr:write("bench: wrote bench/results/latest.md\n")
