@@ -171,7 +171,8 @@ static rd_kafka_t *producer(const opts *o) {
   rd_kafka_conf_t *c = rd_kafka_conf_new();
   const char *kv[][2] = {{"bootstrap.servers", o->brokers}, {"enable.idempotence", "true"},
                          {"socket.nagle.disable", "true"}, {"compression.type", o->compression},
-                         {"linger.ms", "5"}, {"transactional.id", o->txn ? "sinkgate-baseline" : NULL}};
+                         {"linger.ms", "5"}, {"queue.buffering.max.messages", "1000000"},
+                         {"transactional.id", o->txn ? "sinkgate-baseline" : NULL}};
   for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
     if (kv[i][1] && rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err) != RD_KAFKA_CONF_OK) die(kv[i][0], err);
   for (int i = 0; i < o->nconf; i++) {
@@ -208,7 +209,7 @@ static void produce(rd_kafka_t *rk, const opts *o, const msg *m) {
         RD_KAFKA_V_KEY(m->key, m->klen), RD_KAFKA_V_VALUE(m->value, m->vlen), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
     if (!e) break;
     if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("producev", rd_kafka_err2str(e));
-    rd_kafka_poll(rk, 10);
+    rd_kafka_poll(rk, 1);
   }
   rd_kafka_poll(rk, 0);
 }

@@ -121,7 +121,7 @@ int sg_producer_send(sg_producer *p, const char *topic, int32_t partition, const
         RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
     if (!e) break;
     if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) { /* let deliveries drain, then retry */
-      rd_kafka_poll(p->rk, 10);
+      rd_kafka_poll(p->rk, 1);
       continue;
     }
     if (h) rd_kafka_headers_destroy(h);

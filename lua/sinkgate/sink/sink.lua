@@ -91,6 +91,8 @@ function M:producer_conf()
   put("socket.nagle.disable", "true")
   put("compression.type", self.opts.into.compression)
   put("linger.ms", "5")
+  -- A whole transaction must fit the queue, or producing stalls on QUEUE_FULL.
+  put("queue.buffering.max.messages", math.max(100000, 2 * self.opts.max_transaction_rows + 1000))
   if self.exactly_once then
     put("transactional.id", self.txn_id)
     put("transaction.timeout.ms", "60000")
@@ -328,22 +330,42 @@ function M:restart_producer()
   return self:new_producer()
 end
 
--- At-least-once: send, flush, then the progress record (outside any
--- transaction), so a restart resumes near where this left off.
+-- At-least-once: no transactions and no flush per batch. The progress
+-- record of a batch is written once every message produced before it has
+-- been delivered (checked without blocking on later steps), so a restart
+-- resumes at a frontier whose data is all there — and may repeat what came
+-- after it.
 function M:send_unsafely(from, to, record)
   local routed, err = self:route_range(from, to)
   if not routed then return nil, err end
   local n
   n, err = self:send_range(from, to, routed)
   if not n then return nil, err end
+  local st = ffi.new("sg_producer_stats")
+  C.sg_producer_stats_get(self.producer, st)
+  self.unacked = self.unacked or {}
+  self.unacked[#self.unacked + 1] = { produced = tonumber(st.produced), record = record }
   local ok
-  ok, err = self:send_record(record)
+  ok, err = self:acknowledge(false)
   if not ok then return nil, err end
-  if C.sg_producer_flush(self.producer, TXN_TIMEOUT_MS, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
+  return n
+end
+
+-- Writes the progress record of the newest batch whose messages are all
+-- delivered; with wait, flushes first (shutdown).
+function M:acknowledge(wait)
+  if not self.unacked or #self.unacked == 0 then return true end
+  if wait and C.sg_producer_flush(self.producer, TXN_TIMEOUT_MS, core.errbuf, core.ERRLEN) ~= 0 then
+    return nil, core.err()
+  end
   local st = ffi.new("sg_producer_stats")
   C.sg_producer_stats_get(self.producer, st)
   if st.failed > 0 then return nil, "messages were not delivered: " .. ffi.string(st.last_error) end
-  return n
+  local done = tonumber(st.delivered)
+  local last
+  while #self.unacked > 0 and self.unacked[1].produced <= done do last = table.remove(self.unacked, 1) end
+  if last then return self:send_record(last.record) end
+  return true
 end
 
 function M:commit_range(from, to, frontier, snapshot_done)
@@ -527,9 +549,17 @@ function M:status_line()
     #extra > 0 and ("; " .. table.concat(extra, " ")) or "")
 end
 
--- Final flush at shutdown.
+-- Final flush at shutdown (at-least-once: after it, the last progress).
 function M:finish()
-  if self.producer then C.sg_producer_flush(self.producer, TXN_TIMEOUT_MS, core.errbuf, core.ERRLEN) end
+  if not self.producer then return end
+  if not self.exactly_once then
+    local ok, err = self:acknowledge(true)
+    if not ok then
+      self.state, self.why = "failed", err
+      log.err(("sinkgate run: sinks.%s: %s"):format(self.name, err))
+    end
+  end
+  C.sg_producer_flush(self.producer, TXN_TIMEOUT_MS, core.errbuf, core.ERRLEN)
 end
 
 M.format_name = plan_mod.format_name
