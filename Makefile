@@ -92,7 +92,8 @@ $(BUILD)/encode_bench: bench/encode_bench.c $(CORE_OBJ)
 $(BUILD)/baseline: bench/baseline.c $(CORE_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-bench: deps
+bench:
+	@sh scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BUILD)/encode_bench $(BUILD)/baseline
 	@luajit bench/run.lua
 

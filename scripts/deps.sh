@@ -1,10 +1,12 @@
 #!/bin/sh
-# Installs the Debian packages sinkgate needs to build and test, only those
-# that are missing. Run as root on Debian 12 (or with sudo available).
+# Installs the Debian packages sinkgate needs to build and test (and, with
+# the argument `bench`, to benchmark), only those that are missing. Run as root on Debian 12 (or with sudo available).
 set -eu
 PKGS="build-essential pkg-config libluajit-5.1-dev luajit librdkafka-dev libavro-dev
 libcurl4-openssl-dev libyaml-dev zlib1g-dev lua-cjson lua-socket lua-busted lua-check
 clang"
+# `deps.sh bench`: also what make bench runs against.
+[ "${1:-}" = bench ] && PKGS="$PKGS kcat curl"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -29,6 +29,8 @@ busted_run() { # $1 = label; environment set by the caller
   count "$1" "$(($4 + $7))" "${10}"
 }
 
+make --no-print-directory build/baseline build/encode_bench > /dev/null
+
 echo "== C core tests"
 c_tests build/test_core plain
 

@@ -1,0 +1,33 @@
+-- The benchmark's own tools work (their speed is `make bench`'s business,
+-- never a test's): the raw baseline sends what it says it sends, the
+-- encoder bench agrees with avro-c.
+local helpers = require "helpers"
+local cjson = require "cjson"
+
+describe("benchmark tools", function()
+  local dev
+  setup(function() dev = helpers.dev_start("--topics bench_spec:4") end)
+  teardown(function() helpers.dev_stop(dev) end)
+
+  it("the raw librdkafka baseline produces the bench relation's messages, transactionally", function()
+    local out = io.popen("build/baseline " .. dev.brokers .. " bench_spec 5000 --rows-per-tick 100 2>&1"):read("*a")
+    local r = cjson.decode(out)
+    assert.equal(5000 - 10, r.messages) -- 50 ticks of 90 inserts + 10 deletes (none at tick 0)
+    assert.is_true(r.bytes > 0 and r.seconds > 0)
+    local msgs = helpers.tail(dev, "bench_spec")
+    assert.equal(r.messages, #msgs)
+    local tombstones = 0
+    for _, m in ipairs(msgs) do
+      if m.value == cjson.null then tombstones = tombstones + 1 else assert.equal(m.key.id, m.value.id) end
+      assert.equal("sinkgate-timestamp", m.headers[1][1])
+    end
+    assert.equal(490, tombstones)
+  end)
+
+  it("the encoder bench checks its Avro bytes against avro-c and reports ns/row", function()
+    local out = io.popen("build/encode_bench 2>&1"):read("*a")
+    assert.matches("sinkgate JSON%s+[%d.]+ ns/row", out)
+    assert.matches("sinkgate Avro %(with wire header%)%s+[%d.]+ ns/row", out)
+    assert.matches("avro%-c generic value API%s+[%d.]+ ns/row", out)
+  end)
+end)
