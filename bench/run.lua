@@ -128,9 +128,11 @@ end
 ------------------------------------------------------------------------------
 -- The runs.
 
+local only = os.getenv("BENCH_SCENARIOS") -- e.g. "b,c" for a partial run
 local results = {}
 io.stderr:write(("bench: %d rows per run, %d rounds, broker %s\n"):format(ROWS, ROUNDS, env.SINKGATE_BROKERS))
 for _, s in ipairs(SCENARIOS) do
+  if only and not only:find(s.id, 1, true) then goto next_scenario end
   local sg_runs, base_runs = {}, {}
   for round = 1, ROUNDS do
     io.stderr:write(("bench: scenario %s round %d\n"):format(s.id, round))
@@ -157,6 +159,7 @@ for _, s in ipairs(SCENARIOS) do
   local bytes_per_msg = base_runs[1].bytes / base_runs[1].messages
   results[#results + 1] = { id = s.id, what = s.what, rate = median(rate), base = base_rate,
     mbs = median(rate) * bytes_per_msg / 1e6, cpu = median(cpu), rss = median(rss) }
+  ::next_scenario::
 end
 
 -- kcat producing the same JSON lines as (a), no transactions.
@@ -237,8 +240,12 @@ lines[#lines + 1] = (enc:gsub("\n$", ""))
 lines[#lines + 1] = "```"
 local report = table.concat(lines, "\n") .. "\n"
 io.stdout:write(report)
-os.execute("mkdir -p bench/results")
-local f = assert(io.open("bench/results/latest.md", "w"))
-f:write(report)
-f:close()
-io.stderr:write("bench: wrote bench/results/latest.md\n")
+if only then -- a partial run never replaces the full results
+  io.stderr:write("bench: partial run (BENCH_SCENARIOS); bench/results/latest.md left as it was\n")
+else
+  os.execute("mkdir -p bench/results")
+  local f = assert(io.open("bench/results/latest.md", "w"))
+  f:write(report)
+  f:close()
+  io.stderr:write("bench: wrote bench/results/latest.md\n")
+end

@@ -38,7 +38,7 @@ echo "== busted specs (LuaJIT)"
 busted_run plain
 
 echo "== luacheck"
-if luacheck --quiet --no-color lua spec examples plugins; then count 1 0; else count 0 1; fi
+if luacheck --quiet --no-color lua spec examples plugins bench tools; then count 1 0; else count 0 1; fi
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 if make --no-print-directory asan > "$LOG/asan-build.log" 2>&1; then

@@ -51,13 +51,42 @@ local function row_of(up)
   return up.after >= 0 and up.after or up.before
 end
 
--- Fills partitions[0 .. to-from) for updates [from, to); returns true or
--- nil, error (the DEBEZIUM key-only rule).
+-- The partition of one hash result, or nil when it is not a usable hash.
+local function partition_of(h, nparts)
+  if type(h) == "number" and h >= 0 and h % 1 == 0 then return h % nparts end
+  if type(h) == "cdata" and (ffi.istype("uint64_t", h) or ffi.istype("int64_t", h)) then
+    return tonumber(ffi.cast("uint64_t", h) % nparts)
+  end
+end
+
+-- Fills partitions[0 .. to-from) for updates [from, to); returns them or
+-- nil, error (the DEBEZIUM key-only rule). The whole range first runs
+-- under one pcall (a pcall per row costs more than a small function does);
+-- only a range where something raised is redone row by row, to route and
+-- count each failure.
 function M:partitions(u, from, to, nparts)
   local out = ffi.new("int32_t[?]", math.max(1, to - from))
-  local fn, c = self.partition_by, self.counters
+  local fn, view, c = self.partition_by, self.pview, self.counters
+  local nils = 0
+  local fast = pcall(function()
+    for i = from, to - 1 do
+      local h = fn(view:at(row_of(u.items[i])))
+      local p = 0
+      if h == nil or h == cjson.null then
+        nils = nils + 1
+      else
+        p = partition_of(h, nparts)
+        if not p then error("not a hash") end
+      end
+      out[i - from] = p
+    end
+  end)
+  if fast then
+    c.partition_by_nil = c.partition_by_nil + nils
+    return out
+  end
   for i = from, to - 1 do
-    local ok, h = pcall(fn, self.pview:at(row_of(u.items[i])))
+    local ok, h = pcall(fn, view:at(row_of(u.items[i])))
     local p = 0
     if not ok then
       if type(h) == "table" and h.key_only then
@@ -67,45 +96,69 @@ function M:partitions(u, from, to, nparts)
       c.partition_by_errors = c.partition_by_errors + 1
     elseif h == nil or h == cjson.null then
       c.partition_by_nil = c.partition_by_nil + 1
-    elseif type(h) == "number" and h >= 0 and h % 1 == 0 then
-      p = h % nparts
-    elseif type(h) == "cdata" and (ffi.istype("uint64_t", h) or ffi.istype("int64_t", h)) then
-      p = tonumber(ffi.cast("uint64_t", h) % nparts)
     else
-      c.partition_by_errors = c.partition_by_errors + 1
+      p = partition_of(h, nparts)
+      if not p then
+        p = 0
+        c.partition_by_errors = c.partition_by_errors + 1
+      end
     end
     out[i - from] = p
   end
   return out
 end
 
--- Builds the sg_msg_headers of updates [from, to); returns it and the Lua
--- values it points into (keep both alive while emitting).
-function M:message_headers(u, from, to)
-  local fn, c, reserved = self.headers, self.counters, self.reserved
-  local names, values, first = {}, {}, ffi.new("uint32_t[?]", to - from + 1)
-  for i = from, to - 1 do
-    first[i - from] = #names
-    local ok, h = pcall(fn, self.view:at(row_of(u.items[i])))
-    if not ok or (h ~= nil and type(h) ~= "table") then
+-- Adds one headers function result to names/values, counting what is
+-- dropped (reserved prefix) or wrong (not a table, names or values of the
+-- wrong type).
+local function collect(h, names, values, c, reserved)
+  if h == nil then return end
+  if type(h) ~= "table" then
+    c.header_errors = c.header_errors + 1
+    return
+  end
+  local keys = {}
+  for k in pairs(h) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do
+    local v = h[k]
+    if type(k) ~= "string" or (type(v) ~= "string" and v ~= cjson.null) then
       c.header_errors = c.header_errors + 1
-    elseif h then
-      local keys = {}
-      for k in pairs(h) do keys[#keys + 1] = k end
-      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-      for _, k in ipairs(keys) do
-        local v = h[k]
-        if type(k) ~= "string" or (type(v) ~= "string" and v ~= cjson.null) then
-          c.header_errors = c.header_errors + 1
-        elseif k:sub(1, #reserved) == reserved then
-          c.headers_dropped = c.headers_dropped + 1
-        else
-          names[#names + 1] = k
-          values[#values + 1] = v
-        end
+    elseif k:sub(1, #reserved) == reserved then
+      c.headers_dropped = c.headers_dropped + 1
+    else
+      names[#names + 1] = k
+      values[#values + 1] = v
+    end
+  end
+end
+
+-- Builds the sg_msg_headers of updates [from, to); returns it and the Lua
+-- values it points into (keep both alive while emitting). Like partitions:
+-- one pcall for the range, row by row only where something raised.
+function M:message_headers(u, from, to)
+  local fn, view, reserved = self.headers, self.view, self.reserved
+  local first = ffi.new("uint32_t[?]", to - from + 1)
+  local names, values
+  local counts = { header_errors = 0, headers_dropped = 0 }
+  local function pass(guarded)
+    names, values = {}, {}
+    counts.header_errors, counts.headers_dropped = 0, 0
+    for i = from, to - 1 do
+      first[i - from] = #names
+      local row = view:at(row_of(u.items[i]))
+      if guarded then
+        local ok, h = pcall(fn, row)
+        if ok then collect(h, names, values, counts, reserved) else counts.header_errors = counts.header_errors + 1 end
+      else
+        collect(fn(row), names, values, counts, reserved)
       end
     end
   end
+  if not pcall(pass, false) then pass(true) end
+  local c = self.counters
+  c.header_errors = c.header_errors + counts.header_errors
+  c.headers_dropped = c.headers_dropped + counts.headers_dropped
   first[to - from] = #names
   local n = math.max(1, #names)
   local cn, cv, cl = ffi.new("const char *[?]", n), ffi.new("const void *[?]", n), ffi.new("size_t[?]", n)

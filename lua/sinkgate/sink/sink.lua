@@ -424,13 +424,13 @@ end
 -- Fills due ticks and commits when the transaction has spanned
 -- commit_interval or holds max_transaction_rows.
 function M:run_step(now)
-  local b, o, input = self.batch, self.opts, self.input
-  input:fill(b, input:due(now), o.max_transaction_rows)
-  local full = b.nrows >= o.max_transaction_rows or input:exhausted()
+  local b, o, inp = self.batch, self.opts, self.input
+  inp:fill(b, inp:due(now), o.max_transaction_rows)
+  local full = b.nrows >= o.max_transaction_rows or inp:exhausted()
   if now - self.last_commit < o.commit_interval and not full then return true end
-  local new_upper = input:next_time()
+  local new_upper = inp:next_time()
   if new_upper <= self.upper then
-    if input:exhausted() then self.state = "done" end
+    if inp:exhausted() then self.state = "done" end
     return true
   end
   if C.sg_consolidate(b, self.pair_cols, self.npair, self.upper, -1, self.updates, core.errbuf, core.ERRLEN) ~= 0 then
@@ -442,9 +442,9 @@ function M:run_step(now)
   self.counters.multi_key = self.counters.multi_key + tonumber(u.multi_key)
   local old_upper = self.upper
   self.upper, self.last_commit = new_upper, now
-  if input.realtime then self:record_latency(old_upper, new_upper) end
+  if inp.realtime then self:record_latency(old_upper, new_upper) end
   C.sg_batch_clear(b)
-  if input:exhausted() then self.state = "done" end
+  if inp:exhausted() then self.state = "done" end
   return true
 end
 
@@ -453,14 +453,14 @@ end
 local RESERVOIR = 10000
 
 function M:record_latency(from, to)
-  local input, now = self.input, tonumber(C.sg_sys_now_ms())
+  local inp, now = self.input, tonumber(C.sg_sys_now_ms())
   local lat = self.latency or { n = 0 }
   self.latency = lat
-  local i = math.ceil((from - input.start) / input.tick_ms)
-  while input:time_of(i) < to do
+  local i = math.ceil((from - inp.start) / inp.tick_ms)
+  while inp:time_of(i) < to do
     lat.n = lat.n + 1
     local slot = lat.n <= RESERVOIR and lat.n or math.random(lat.n)
-    if slot <= RESERVOIR then lat[slot] = now - input:time_of(i) end
+    if slot <= RESERVOIR then lat[slot] = now - inp:time_of(i) end
     i = i + 1
   end
 end
