@@ -117,9 +117,16 @@ local function collect(h, names, values, c, reserved)
     c.header_errors = c.header_errors + 1
     return
   end
-  local keys = {}
-  for k in pairs(h) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  local k1 = next(h)
+  if k1 == nil then return end
+  local keys
+  if next(h, k1) == nil then
+    keys = { k1 } -- one header: nothing to sort (the common case)
+  else
+    keys = {}
+    for k in pairs(h) do keys[#keys + 1] = k end
+    table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  end
   for _, k in ipairs(keys) do
     local v = h[k]
     if type(k) ~= "string" or (type(v) ~= "string" and v ~= cjson.null) then
