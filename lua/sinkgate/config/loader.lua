@@ -149,21 +149,18 @@ local function declare_yaml(doc, path, lines, opts, errors)
       errors[#errors + 1] = ("%s: %s: expected a table, got %s"):format(at(p), p, type(def))
     else
       def.from = lookup("source", def.from, p .. ".from")
+      -- A Lua body given as text becomes function(row), keeping file lines.
+      local function body(t, key, fp)
+        if type(t[key]) ~= "string" then return end
+        local fn, err = compile_fn(t[key], path, yaml.line_of(lines, fp), opts)
+        if not fn then errors[#errors + 1] = ("%s: %s: %s"):format(at(fp), fp, err) end
+        t[key] = fn
+      end
       if type(def.into) == "table" then
         def.into.connection = lookup("kafka_connection", def.into.connection, p .. ".into.connection")
-        if type(def.into.partition_by) == "string" then
-          local fp = p .. ".into.partition_by"
-          local fn, err = compile_fn(def.into.partition_by, path, yaml.line_of(lines, fp), opts)
-          if not fn then errors[#errors + 1] = ("%s: %s: %s"):format(at(fp), fp, err) end
-          def.into.partition_by = fn
-        end
+        body(def.into, "partition_by", p .. ".into.partition_by")
       end
-      if type(def.headers) == "string" then
-        local fp = p .. ".headers"
-        local fn, err = compile_fn(def.headers, path, yaml.line_of(lines, fp), opts)
-        if not fn then errors[#errors + 1] = ("%s: %s: %s"):format(at(fp), fp, err) end
-        def.headers = fn
-      end
+      body(def, "headers", p .. ".headers")
       for _, k in ipairs({ "format", "key_format", "value_format" }) do def[k] = format(def[k], p .. "." .. k) end
       local o = sg.sink(name)(def)
       o.where, o.path, o.locate = at(p), p, at
