@@ -22,6 +22,9 @@ const char *sg_core_rdkafka_version(void);
 void sg_sys_signals_install(void);
 int sg_sys_signal_take(void);          /* pending signal number, or 0 */
 int sg_sys_signal_pending(void);       /* 1 if SIGINT/SIGTERM arrived */
+/* A second SIGINT/SIGTERM while stopping exits the process at once (status
+ * 130/143); 0 turns that off again (for embedding). */
+void sg_sys_second_signal_exits(int on);
 void sg_sys_sleep_ms(int ms);
 int64_t sg_sys_now_ms(void);           /* wall clock, epoch milliseconds */
 int64_t sg_sys_mono_ns(void);          /* monotonic clock */
@@ -219,11 +222,18 @@ int sg_producer_send(sg_producer *p, const char *topic, int32_t partition,
                      const size_t *hlens, int nh, char *err, size_t errlen);
 int sg_producer_flush(sg_producer *p, int timeout_ms, char *err, size_t errlen);
 void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out);
-void sg_producer_free(sg_producer *p);
+void sg_producer_free(sg_producer *p);     /* flushes (up to 5 s), then frees */
+void sg_producer_discard(sg_producer *p);  /* purges what is queued, then frees */
 
 /* ---- transactions ---- */
-/* Outcome of a transactional call, after librdkafka's error classes. */
-enum { SG_TXN_OK = 0, SG_TXN_RETRIABLE = 1, SG_TXN_ABORTABLE = 2, SG_TXN_FATAL = 3 };
+/* Outcome of a transactional call, after librdkafka's error classes.
+ * FENCED is the fatal error of a producer whose transactional.id another
+ * instance has taken over (PRODUCER_FENCED / INVALID_PRODUCER_EPOCH): that
+ * instance must stop, never re-initialize and fence the other one back. */
+enum { SG_TXN_OK = 0, SG_TXN_RETRIABLE = 1, SG_TXN_ABORTABLE = 2, SG_TXN_FATAL = 3, SG_TXN_FENCED = 4 };
+/* SG_TXN_OK when the producer has no fatal error, else SG_TXN_FENCED or
+ * SG_TXN_FATAL with librdkafka's reason in err. */
+int sg_producer_fatal_class(sg_producer *p, char *err, size_t errlen);
 int sg_producer_init_transactions(sg_producer *p, int timeout_ms, char *err, size_t errlen);
 int sg_producer_begin(sg_producer *p, char *err, size_t errlen);
 int sg_producer_commit(sg_producer *p, int timeout_ms, char *err, size_t errlen);
@@ -295,15 +305,29 @@ int32_t sg_default_partition(const sg_emit_spec *spec, const sg_batch *b, const 
 
 /* ---- Kafka admin and progress ---- */
 /* Creates topic unless it exists. 1 = created, 0 = existed, 2 = the broker
- * has no usable Admin API (caller falls back to auto-creation), -1 = error. */
+ * has no usable Admin API (caller falls back to auto-creation), -1 = error
+ * worth retrying, -2 = permanent error (invalid replication factor,
+ * partitions or config, authorization): retrying cannot help. */
 int sg_kafka_ensure_topic(const char **keys, const char **vals, int n, const char *topic, int partitions,
                           int replication, const char **cfg_names, const char **cfg_values, int ncfg,
                           int timeout_ms, char *err, size_t errlen);
+/* Whether a broker error code on topic creation is permanent (see above). */
+int sg_kafka_topic_error_is_permanent(int code);
 /* The last committed value under `key` in a one-partition progress topic
  * (read_committed, scanning suffixes of the topic first). 1 = found (value in
- * out), 0 = none, -1 = error (including "has N partitions, must have 1"). */
+ * out), 0 = none, -1 = error (including "has N partitions, must have 1").
+ * timeout_ms bounds each broker request (metadata, watermarks). */
 int sg_progress_read(const char **keys, const char **vals, int n, const char *topic, const char *key,
-                     sg_buf *out, char *err, size_t errlen);
+                     int timeout_ms, sg_buf *out, char *err, size_t errlen);
+
+/* Watches the progress topic (read_committed, from its end) for records
+ * under `key` that other writers commit. poll never blocks: 1 = a record
+ * arrived (the newest in out), 0 = none, -1 = error. */
+typedef struct sg_progress_watch sg_progress_watch;
+sg_progress_watch *sg_progress_watch_new(const char **keys, const char **vals, int n, const char *topic,
+                                         const char *key, char *err, size_t errlen);
+int sg_progress_watch_poll(sg_progress_watch *w, sg_buf *out, char *err, size_t errlen);
+void sg_progress_watch_free(sg_progress_watch *w);
 
 /* ---- Kafka consumer for `sinkgate tail` ---- */
 typedef struct sg_tail sg_tail;

@@ -22,6 +22,24 @@ static int topic_exists(rd_kafka_t *rk, const char *topic, int timeout_ms, char 
   return found;
 }
 
+int sg_kafka_topic_error_is_permanent(int code) {
+  switch ((rd_kafka_resp_err_t)code) {
+  case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+  case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+  case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+  case RD_KAFKA_RESP_ERR_INVALID_REPLICA_ASSIGNMENT:
+  case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+  case RD_KAFKA_RESP_ERR_POLICY_VIOLATION:
+  case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+  case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+  case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+  case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
 static int create(rd_kafka_t *rk, const char *topic, int partitions, int replication, const char **cfg_names,
                   const char **cfg_values, int ncfg, int timeout_ms, char *err, size_t errlen) {
   char errstr[256];
@@ -41,7 +59,9 @@ static int create(rd_kafka_t *rk, const char *topic, int partitions, int replica
   } else if (rd_kafka_event_error(ev)) {
     rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
     rc = (e == RD_KAFKA_RESP_ERR__TIMED_OUT || e == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
-          e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) ? 2 : -1;
+          e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) ? 2
+         : sg_kafka_topic_error_is_permanent(e)    ? -2
+                                                   : -1;
     sg_fail(err, errlen, "CreateTopics: %s", rd_kafka_event_error_string(ev));
   } else {
     size_t n;
@@ -54,7 +74,7 @@ static int create(rd_kafka_t *rk, const char *topic, int partitions, int replica
              e == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE || e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
              e == RD_KAFKA_RESP_ERR_NOT_CONTROLLER)
       rc = 2;
-    else rc = -1;
+    else rc = sg_kafka_topic_error_is_permanent(e) ? -2 : -1;
     if (rc < 0 || rc == 2) sg_fail(err, errlen, "create topic %s: %s", topic, rd_kafka_err2str(e));
   }
   if (ev) rd_kafka_event_destroy(ev);

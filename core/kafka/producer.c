@@ -145,6 +145,17 @@ void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out) {
   memcpy(out->last_error, p->last_error, sizeof out->last_error);
 }
 
+/* Without flushing: what is queued is purged (a producer replaced after a
+ * fatal error, or whose transaction was aborted, has nothing worth sending). */
+void sg_producer_discard(sg_producer *p) {
+  if (!p) return;
+  rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  rd_kafka_poll(p->rk, 0);
+  for (int i = 0; i < p->ntopics; i++) rd_kafka_topic_destroy(p->topics[i]);
+  rd_kafka_destroy(p->rk);
+  free(p);
+}
+
 void sg_producer_free(sg_producer *p) {
   if (!p) return;
   rd_kafka_flush(p->rk, 5000);
@@ -153,10 +164,23 @@ void sg_producer_free(sg_producer *p) {
   free(p);
 }
 
-/* Classifies a transactional error object (and frees it). */
-static int txn_result(rd_kafka_error_t *e, const char *what, char *err, size_t errlen) {
+/* librdkafka normalizes the broker's fencing errors to _FENCED; the raw
+ * codes are listed too in case a version reports them unnormalized. */
+static int is_fencing(rd_kafka_resp_err_t code) {
+  return code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+         code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+}
+
+/* Classifies a transactional error object (and frees it). A fatal error is
+ * looked up as the producer's fatal error too: a commit that fails because
+ * a produce request was fenced reports a generic fatal state. */
+static int txn_result(rd_kafka_t *rk, rd_kafka_error_t *e, const char *what, char *err, size_t errlen) {
   if (!e) return SG_TXN_OK;
-  int rc = rd_kafka_error_is_fatal(e)             ? SG_TXN_FATAL
+  char fatal[256] = "";
+  int fenced = is_fencing(rd_kafka_error_code(e)) ||
+               (rd_kafka_error_is_fatal(e) && is_fencing(rd_kafka_fatal_error(rk, fatal, sizeof fatal)));
+  int rc = fenced                                  ? SG_TXN_FENCED
+           : rd_kafka_error_is_fatal(e)             ? SG_TXN_FATAL
            : rd_kafka_error_txn_requires_abort(e) ? SG_TXN_ABORTABLE
            : rd_kafka_error_is_retriable(e)       ? SG_TXN_RETRIABLE
                                                   : SG_TXN_FATAL;
@@ -165,18 +189,26 @@ static int txn_result(rd_kafka_error_t *e, const char *what, char *err, size_t e
   return rc;
 }
 
+int sg_producer_fatal_class(sg_producer *p, char *err, size_t errlen) {
+  char why[256];
+  rd_kafka_resp_err_t code = rd_kafka_fatal_error(p->rk, why, sizeof why);
+  if (!code) return SG_TXN_OK;
+  if (err && errlen) snprintf(err, errlen, "%s", why);
+  return is_fencing(code) ? SG_TXN_FENCED : SG_TXN_FATAL;
+}
+
 int sg_producer_init_transactions(sg_producer *p, int timeout_ms, char *err, size_t errlen) {
-  return txn_result(rd_kafka_init_transactions(p->rk, timeout_ms), "init_transactions", err, errlen);
+  return txn_result(p->rk, rd_kafka_init_transactions(p->rk, timeout_ms), "init_transactions", err, errlen);
 }
 
 int sg_producer_begin(sg_producer *p, char *err, size_t errlen) {
-  return txn_result(rd_kafka_begin_transaction(p->rk), "begin_transaction", err, errlen);
+  return txn_result(p->rk, rd_kafka_begin_transaction(p->rk), "begin_transaction", err, errlen);
 }
 
 int sg_producer_commit(sg_producer *p, int timeout_ms, char *err, size_t errlen) {
-  return txn_result(rd_kafka_commit_transaction(p->rk, timeout_ms), "commit_transaction", err, errlen);
+  return txn_result(p->rk, rd_kafka_commit_transaction(p->rk, timeout_ms), "commit_transaction", err, errlen);
 }
 
 int sg_producer_abort(sg_producer *p, int timeout_ms, char *err, size_t errlen) {
-  return txn_result(rd_kafka_abort_transaction(p->rk, timeout_ms), "abort_transaction", err, errlen);
+  return txn_result(p->rk, rd_kafka_abort_transaction(p->rk, timeout_ms), "abort_transaction", err, errlen);
 }

@@ -6,16 +6,31 @@
 #include <sys/resource.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "../include/sinkgate_ffi.h"
 #include <librdkafka/rdkafka.h>
 
 static volatile sig_atomic_t pending_sig;
 static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t second_exits = 1;
 
+/* The first SIGINT/SIGTERM asks for an orderly stop (the run loop commits or
+ * aborts what is open within a bounded time); a second one means the user
+ * will not wait: exit at once, from the handler (only async-signal-safe
+ * calls). Nothing committed is lost; what was open is aborted by Kafka. */
 static void on_signal(int sig) {
   pending_sig = sig;
-  if (sig == SIGINT || sig == SIGTERM) stop_requested = 1;
+  if (sig != SIGINT && sig != SIGTERM) return;
+  if (stop_requested && second_exits) {
+    static const char msg[] = "sinkgate: second signal, exiting now\n";
+    ssize_t w = write(2, msg, sizeof msg - 1);
+    (void)w;
+    _exit(128 + sig);
+  }
+  stop_requested = 1;
 }
+
+void sg_sys_second_signal_exits(int on) { second_exits = on ? 1 : 0; }
 
 void sg_sys_signals_install(void) {
   struct sigaction sa;

@@ -44,8 +44,13 @@ sg.sink "prog" { from = gen, into = { connection = kafka, topic = "prog" }, key 
     assert.equal(0, r.rc, r.err)
     local st = helpers.final_status(r.err)
     assert.is_true(st.transactions >= 2)
-    assert.equal(('{"frontier":[%d],"version":1,"sources":{"counter":{"start":%d}}}'):format(st.frontier, start),
-      last_progress(dev, "sinkgate-sink-prog"))
+    local rec = last_progress(dev, "sinkgate-sink-prog")
+    local id, started = rec:match('"writer":{"id":"(%x+)","started":(%d+)}')
+    assert.equal(16, #id)
+    assert.is_true(math.abs(tonumber(started) - os.time() * 1000) < 60000)
+    assert.equal(('{"frontier":[%d],"version":1,"sink":{"topic":"prog","key":["counter"],"key_format":"json",' ..
+      '"value_format":"json","envelope":"upsert"},"writer":{"id":"%s","started":%s},"sources":{"counter":' ..
+      '{"start":%d}}}'):format(st.frontier, id, started, start), rec)
     assert.equal((st.frontier - start) % 100, 0) -- the frontier is the next tick's time
   end)
 
@@ -94,7 +99,8 @@ sg.sink "bigsnap" { from = gen, into = { connection = kafka, topic = "bigsnap" }
     local done = tonumber(mid:match('"snapshot":{"done":(%d+)}'))
     assert.is_number(done, mid .. "\n" .. helpers.read(log))
     assert.equal(0, done % 2000)
-    local r = helpers.sinkgate("run --duration 300ms " .. path, dev.env)
+    -- One transaction per step: the rest of the snapshot (9 transactions) takes a moment.
+    local r = helpers.sinkgate("run --duration 3s " .. path, dev.env)
     os.remove(path)
     assert.equal(0, r.rc, r.err)
     assert.matches("snapshot: " .. done .. " updates committed", r.err)

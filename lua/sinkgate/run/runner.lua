@@ -5,6 +5,7 @@
 -- --status-interval and on SIGUSR1, and written to a status file that
 -- `sinkgate status` reads.
 local core = require "sinkgate.core"
+local lifecycle = require "sinkgate.sink.lifecycle"
 local sink = require "sinkgate.sink.sink"
 local json = require "sinkgate.util.json"
 local log = require "sinkgate.util.log"
@@ -16,6 +17,9 @@ local SIGUSR1 = 10
 -- --duration counts from when every sink has started, but start-up itself
 -- (a broker that cannot be reached, retried) gets at most this much on top.
 local START_ALLOWANCE_MS = 15000
+-- At shutdown, how long an open transaction gets to commit before it is
+-- aborted (a second SIGINT/SIGTERM exits at once instead).
+local SHUTDOWN_GRACE_MS = 10000
 
 function M.status_dir()
   return os.getenv("SINKGATE_STATUS_DIR") or "/tmp/sinkgate-status"
@@ -68,7 +72,7 @@ function M.run(plans, opts)
     local alive, starting = 0, 0
     for _, s in ipairs(sinks) do
       s:step(now)
-      if s.state ~= "failed" and s.state ~= "done" then alive = alive + 1 end
+      if not lifecycle.FINAL[s.state] then alive = alive + 1 end
       if s.state == "starting" then starting = starting + 1 end
       if C.sg_sys_signal_pending() ~= 0 then break end
     end
@@ -85,12 +89,13 @@ function M.run(plans, opts)
     C.sg_sys_sleep_ms(5)
   end
   local rc = 0
+  local grace_until = tonumber(C.sg_sys_now_ms()) + SHUTDOWN_GRACE_MS
   for _, s in ipairs(sinks) do
-    s:finish()
+    s:finish(math.max(0, grace_until - tonumber(C.sg_sys_now_ms())))
     log.info("%s", s:status_line())
-    if s.state == "failed" then
+    if s.state == "failed" or s.state == "fenced" then
       rc = 1
-    elseif s.state == "stalled" or s.state == "starting" then
+    elseif s.state ~= "running" and s.state ~= "done" then
       log.err(("sinkgate run: sinks.%s: ended %s: %s"):format(s.name, s.state, tostring(s.why)))
       rc = 1
     end

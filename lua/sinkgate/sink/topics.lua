@@ -10,7 +10,9 @@ local M = {}
 
 local no_admin = setmetatable({}, { __mode = "k" }) -- connection → true once seen
 
--- Ensures topic exists; returns true, or nil, message.
+-- Ensures topic exists; returns true, or nil, message, hard (hard: a
+-- permanent broker error such as an invalid replication factor, partition
+-- count or config, or missing authorization: retrying cannot help).
 function M.ensure(conn_decl, conf, topic, partitions, replication, config)
   if no_admin[conn_decl] then return true end
   local names, values = {}, {}
@@ -32,7 +34,7 @@ function M.ensure(conn_decl, conf, topic, partitions, replication, config)
     log.info("connection %s: the broker offers no usable Admin API (%s); relying on topic auto-creation",
       conn_decl.opts.name, core.err())
   elseif rc < 0 then
-    return nil, core.err()
+    return nil, core.err(), rc == -2
   end
   return true
 end
