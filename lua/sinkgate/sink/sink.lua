@@ -173,7 +173,7 @@ function M:step(now)
     return
   end
   if self.registry then self:publish(now) return end
-  local ok, err = true, nil
+  local ok, err
   if self.txn then
     ok, err = self:drive(now)
   else

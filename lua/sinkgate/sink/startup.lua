@@ -184,7 +184,7 @@ function phases.resume(self, now)
   end
   local rec, err, hard = self:read_progress()
   if rec == nil then return nil, err, hard end
-  local p, o = self.plan, self.opts
+  local o = self.opts
   local why = self:superseded_by(rec)
   if why and (self.recovery or rec.version > o.version) then return nil, why, "fenced" end
   if rec and rec.version < o.version then
