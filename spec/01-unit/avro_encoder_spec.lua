@@ -22,9 +22,7 @@ local function fixture(n, seed)
   local rel = assert(relation.new("t", cols))
   local colsrc = {}
   for i, c in ipairs(cols) do
-    local ty = type(c[2]) == "table" and ([[{ record = { {"x","integer",not_null=true}, {"y","text"}, {"z","map[text=>bytea]"} }, name = "pt" }]])
-      or ("%q"):format(c[2])
-    colsrc[i] = ("{ %q, %s%s }"):format(c[1], ty, c.not_null and ", not_null = true" or "")
+    colsrc[i] = ("{ %q, %s%s }"):format(c[1], random.type_source(c[2]), c.not_null and ", not_null = true" or "")
   end
   local plans = assert(cfg.plans(cfg.sink_config("{ " .. table.concat(colsrc, ", ") .. " }", "{}",
     [[envelope = "debezium", value_format = sg.avro { registry = csr }, key_format = "json", key = { "c1" }]])))
