@@ -41,17 +41,19 @@ local function trim(s) return (s:gsub("^%s+", ""):gsub("%s+$", "")) end
 local parse
 
 -- A record type: { record = { {"x", "integer", not_null = true}, … },
--- name = "my_app.point", comment = "…" }.
+-- name = "my_app.point", comment = "…" }. A field may also be written
+-- { name = "x", type = "integer" }, as YAML configs write columns.
 local function parse_record(t, scope, seen)
   if type(t.record) ~= "table" or #t.record == 0 then return nil, "a record type needs fields: { record = { {name, type}, … } }" end
   local fields, names = {}, {}
   for i, f in ipairs(t.record) do
-    if type(f) ~= "table" or type(f[1]) ~= "string" then return nil, ("record field %d: expected {name, type}"):format(i) end
-    if names[f[1]] then return nil, ("record field \"%s\" is declared twice"):format(f[1]) end
-    names[f[1]] = true
-    local ft, err = parse(f[2], scope, seen)
-    if not ft then return nil, ("record field \"%s\": %s"):format(f[1], err) end
-    fields[i] = { name = f[1], type = ft, nullable = not f.not_null, comment = f.comment }
+    local fname, fty = type(f) == "table" and (f[1] or f.name), type(f) == "table" and (f[2] or f.type)
+    if type(fname) ~= "string" then return nil, ("record field %d: expected {name, type}"):format(i) end
+    if names[fname] then return nil, ("record field \"%s\" is declared twice"):format(fname) end
+    names[fname] = true
+    local ft, err = parse(fty, scope, seen)
+    if not ft then return nil, ("record field \"%s\": %s"):format(fname, err) end
+    fields[i] = { name = fname, type = ft, nullable = not f.not_null, comment = f.comment }
   end
   return { name = "record", id = M.ID.record, fields = fields, sql_name = t.name, comment = t.comment,
     precision = -1, scale = -1 }

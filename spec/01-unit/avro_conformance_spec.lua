@@ -74,6 +74,14 @@ sg.sink "s" { from = t, into = { connection = kafka, topic = "out" }, envelope =
       assert.equal('{"type":"record","name":"row","fields":[{"name":"id","type":"long","doc":"the id"}]}', k)
     end)
 
+    it("find a key field's comment among all the relation's columns", function()
+      -- key column a-b → field a_b, which takes the comment of the non-key column named a_b
+      local k = schemas(cols, [[key = {"a-b"}, envelope = "upsert", not_enforced = true]])
+      assert.equal('{"type":"record","name":"row","fields":[{"name":"a_b","type":"int","doc":"underscore"}]}', k)
+      k = schemas(cols, [[key = {"a-b"}, envelope = "upsert", not_enforced = true]], "keep_renamed_column_docs = true")
+      assert.equal('{"type":"record","name":"row","fields":[{"name":"a_b","type":"int","doc":"dash"}]}', k)
+    end)
+
     it("apply the same rule to the fields of a named record type", function()
       local extra = [[sg.type "pt" { record = { {"x-1","integer",comment="renamed"}, {"y","integer",comment="kept"} } }]]
       local _, v = schemas([[{ {"p","pt",not_null=true} }]], [[envelope = "debezium"]], nil, extra)

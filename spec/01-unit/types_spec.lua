@@ -41,6 +41,11 @@ describe("types", function()
     assert.equal("map[text=>pt list]", render({ map = { list = pt } }))
     assert.equal("record(x integer) list", render({ list = { record = { { "x", "integer" } } } }))
     assert.is_nil(render({ lst = "text" }))
+    -- fields as YAML writes them: { name =, type = }
+    local t = types.parse({ list = { record = { { name = "x", type = "integer", not_null = true, comment = "c" } } } })
+    assert.same({ name = "x", nullable = false, comment = "c" },
+      { name = t.elem.fields[1].name, nullable = t.elem.fields[1].nullable, comment = t.elem.fields[1].comment })
+    assert.equal("integer", t.elem.fields[1].type.name)
   end)
 
   it("resolve named types inside type strings, at any depth", function()

@@ -120,10 +120,13 @@ end
 
 -- Fields of the row record (owner = the relation) or of a nested record
 -- type (owner = its SQL name, for DOC ON COLUMN type.field; false if none).
+-- Comments are found among all the owner's columns, as the reference looks
+-- them up on the relation: a key field may take a non-key column's comment.
 function Gen:fields(cols, owner)
-  if owner == nil then owner = self.rel.name end
+  local all = cols
+  if owner == nil then owner, all = self.rel.name, self.rel.columns end
   local fields, used, by_name = {}, {}, {}
-  for _, c in ipairs(cols) do by_name[c.name] = c end
+  for _, c in ipairs(all) do by_name[c.name] = c end
   for i, c in ipairs(cols) do
     local base = M.sanitize(c.name)
     local name, n = base, 0
