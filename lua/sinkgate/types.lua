@@ -81,7 +81,9 @@ local function named(name, scope, seen)
   seen[name] = true
   local t, err = parse_table(def, scope, seen)
   seen[name] = nil
-  if not t then return false, ("type \"%s\": %s"):format(name, err) end
+  if not t then -- name the type once, innermost first
+    return false, err:match('^type "') and err or ("type \"%s\": %s"):format(name, err)
+  end
   return t
 end
 
