@@ -32,7 +32,7 @@ end
 
 -- Character types: text underneath (Avro "string", JSON string), with
 -- PostgreSQL's name and length. char without a length is char(1), as in
--- PostgreSQL; varchar without one has no limit.
+-- PostgreSQL; varchar and bpchar without one have no limit (and no padding).
 local CHAR = { char = "character", character = "character", bpchar = "character",
   varchar = "character varying", ["character varying"] = "character varying" }
 
@@ -93,6 +93,8 @@ local function parse_char(base, args, s)
     n = args:match("^%s*(%d+)%s*$")
     if not n or tonumber(n) < 1 then return nil, "a character type takes one length ≥ 1, in \"" .. s .. "\"" end
     n = tonumber(n)
+  elseif base == "bpchar" then
+    return { name = "text", id = M.ID.text, precision = -1, scale = -1, char = "bpchar" }
   elseif CHAR[base] == "character" then
     n = 1
   end

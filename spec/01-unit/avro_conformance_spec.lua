@@ -176,6 +176,15 @@ sg.type "r" { map = "text" }]])
     end)
   end)
 
+  it("pick the next free suffix where the reference's field names would collide", function()
+    -- the reference counts per sanitized name: a-, a_1, a@ → a_, a_1, a_1 (an invalid schema)
+    local _, v = schemas([[{ {"a-","integer",not_null=true}, {"a_1","integer",not_null=true},
+      {"a@","integer",not_null=true} }]], [[envelope = "debezium"]])
+    local names = {}
+    for i, f in ipairs(cjson.decode(v).fields[1].type[2].fields) do names[i] = f.name end
+    assert.same({ "a_", "a_1", "a_2" }, names)
+  end)
+
   describe("character types", function()
     it("map char(n), varchar(n), character varying(n), character(n) to string", function()
       local _, v = schemas([[{ {"a","char(3)",not_null=true}, {"b","varchar(5)",not_null=true},

@@ -14,6 +14,8 @@ describe("types", function()
     assert.equal("character varying(10)", render("character varying(10)"))
     assert.equal("character varying(2)", render("varchar(2)"))
     assert.equal("character varying", render("varchar")) -- no limit
+    assert.equal("bpchar", render("bpchar"))                -- no limit, no padding
+    assert.equal("abc", types.fit_text(types.parse("bpchar"), "abc"))
     local t = types.parse("char(3)")
     assert.same({ "text", types.ID.text, 3 }, { t.name, t.id, t.length }) -- text underneath
     assert.is_nil(render("char(0)"))
