@@ -23,7 +23,7 @@ M.null = require("cjson").null
 local ctx
 
 function M._begin()
-  ctx = { connections = {}, sources = {}, sinks = {}, sink_names = {}, dupes = {} }
+  ctx = { connections = {}, sources = {}, sinks = {}, sink_names = {}, dupes = {}, types = {} }
   return ctx
 end
 
@@ -73,7 +73,39 @@ function M.source.load_generator(def)
 end
 
 function M.source.table(def)
-  return declare("table", def, caller(2), context().sources)
+  local t = declare("table", def, caller(2), context().sources)
+  t.types = context().types -- named types its columns may use, declared before or after it
+  return t
+end
+
+-- sg.type "my_app.point" { record = { {"x","integer"}, … }, comment = "…" }, or { list = T },
+-- or { map = T } (map[text=>T]): a named type (CREATE TYPE), declared once; columns use it by
+-- name ("my_app.point list", "map[text=>my_app.point]") or by the returned table, and DOC ON
+-- TYPE / DOC ON COLUMN name it wherever it is used.
+function M.type(name)
+  local where = caller(2)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_%.]*$") then
+    error(where .. ": sinkgate.type expects a name of letters, digits, '_' and '.'", 0)
+  end
+  if require("sinkgate.types").parse(name) then
+    error(("%s: sinkgate.type: \"%s\" is a built-in type"):format(where, name), 0)
+  end
+  return function(def)
+    local c = context()
+    where = caller(2)
+    if type(def) ~= "table" or validate.kind_of(def) then
+      error(("%s: sinkgate.type \"%s\" expects a table: { record = … }, { list = T } or { map = T }"):format(
+        where, name), 0)
+    end
+    if c.types[name] then
+      c.dupes[#c.dupes + 1] = ("%s: types.%s: declared twice"):format(where, name)
+    end
+    local t = {}
+    for k, v in pairs(def) do t[k] = v end
+    t.name = name
+    c.types[name] = t
+    return t
+  end
 end
 
 -- sg.sink "name" { … }

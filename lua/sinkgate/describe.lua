@@ -109,6 +109,26 @@ function M.plans_text(file, plans)
   return table.concat(parts, "\n\n")
 end
 
+-- One problem line ("file:line: key.path: message", as config errors read;
+-- location or path may be missing) as an ordered JSON object; `file`
+-- defaults to the config being checked, unknown parts are null.
+function M.problem_json(text, config_file)
+  local file, line, rest = text:match("^(.-):(%d+): (.*)$")
+  if not file then rest = text end
+  local path, message = rest:match("^([%w_%.%-%[%]]+): (.*)$")
+  if not path then message = rest end
+  return json.object({ "file", "line", "path", "message" }, {
+    file = file or config_file or json.null, line = tonumber(line) or json.null,
+    path = path or json.null, message = message })
+end
+
+-- `check --json` when the config has problems.
+function M.problems_json(problems, config_file)
+  local out = {}
+  for i, p in ipairs(problems) do out[i] = M.problem_json(p, config_file) end
+  return json.object({ "ok", "problems" }, { ok = false, problems = #out > 0 and out or json.empty_array })
+end
+
 -- Secrets named by connections that neither the environment nor the
 -- secrets file provides (names only, never values).
 function M.missing_secrets(decls)

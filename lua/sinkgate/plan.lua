@@ -26,7 +26,8 @@ local function source_relation(src, problems)
     src.generator_relation = rel
     return relation.new(o.name or rel, shape.columns, shape.keys)
   end
-  local r, errs = relation.new(o.name or src.path:match("[^%.]+$"), o.columns, o.keys, o.comment)
+  local r, errs = relation.new(o.name or src.path:match("[^%.]+$"), o.columns, o.keys, o.comment,
+    src.types)
   for _, e in ipairs(errs or {}) do problems[#problems + 1] = src.path .. "." .. e end
   return r
 end

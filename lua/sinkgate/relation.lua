@@ -8,13 +8,14 @@ local C, ffi = core.C, core.ffi
 local M = {}
 M.__index = M
 
--- columns: list of { name, type-string, not_null =, comment = }.
+-- columns: list of { name, type-string, not_null =, comment = }; named_types:
+-- name → definition (sg.type) the column types may use.
 -- Returns a relation or nil, list of "key.path: message" problems.
-function M.new(name, columns, keys, comment)
+function M.new(name, columns, keys, comment, named_types)
   local r = setmetatable({ name = name, columns = {}, index = {}, keys = {}, comment = comment }, M)
   local problems = {}
   for i, c in ipairs(columns) do
-    local t, err = types.parse(c[2])
+    local t, err = types.parse(c[2], named_types)
     if not t then
       problems[#problems + 1] = ("columns[%d]: %s"):format(i, err)
     elseif r.index[c[1]] then

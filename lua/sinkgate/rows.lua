@@ -97,6 +97,13 @@ local function bad(t, v)
   error(("expected a %s value, got %s %s"):format(types.render(t), type(v), tostring(v)), 0)
 end
 
+-- char(n) blank-padded, char(n)/varchar(n) length-checked (types.fit_text).
+local function fit_text(t, v)
+  local s, err = types.fit_text(t, v)
+  if not s then error(err, 0) end
+  return s
+end
+
 ------------------------------------------------------------------------------
 -- Packing nested values.
 
@@ -129,6 +136,7 @@ pack_value = function(t, v, out)
   elseif VAR[id] then
     if type(v) == "number" and id == ID.numeric then v = string.format("%.17g", v) end
     if type(v) ~= "string" then bad(t, v) end
+    if t.length then v = fit_text(t, v) end
     out[#out + 1] = u32(#v) .. v
   elseif id == ID.uuid then
     out[#out + 1] = uuid_bytes(v) or bad(t, v)
@@ -184,6 +192,7 @@ function M.set(b, r, col, t, v)
   if VAR[id] then
     if type(v) == "number" and id == ID.numeric then v = string.format("%.17g", v) end
     bytes = type(v) == "string" and v or bad(t, v)
+    if t.length then bytes = fit_text(t, bytes) end
   elseif id == ID.uuid then
     bytes = uuid_bytes(v) or bad(t, v)
   elseif id == ID.interval then

@@ -22,9 +22,7 @@ local function fixture(n, seed)
   local rel = assert(relation.new("t", cols))
   local colsrc = {}
   for i, c in ipairs(cols) do
-    local ty = type(c[2]) == "table" and ([[{ record = { {"x","integer",not_null=true}, {"y","text"}, {"z","map[text=>bytea]"} }, name = "pt" }]])
-      or ("%q"):format(c[2])
-    colsrc[i] = ("{ %q, %s%s }"):format(c[1], ty, c.not_null and ", not_null = true" or "")
+    colsrc[i] = ("{ %q, %s%s }"):format(c[1], random.type_source(c[2]), c.not_null and ", not_null = true" or "")
   end
   local plans = assert(cfg.plans(cfg.sink_config("{ " .. table.concat(colsrc, ", ") .. " }", "{}",
     [[envelope = "debezium", value_format = sg.avro { registry = csr }, key_format = "json", key = { "c1" }]])))
@@ -119,6 +117,14 @@ describe("Avro encoder", function()
     assert.equal("03", one("timestamp(3)", -1001, true))    -- floor(-1.001 ms) = -2 ms
     assert.equal("0402" .. "0200" .. "00", one("bigint list", { 1, require("sinkgate").null }, true))
     assert.equal("00", one("text[]", {}, true))              -- empty array: just the end block
+    -- records inside lists and maps: items/values are ["null", record] unions
+    local point = { record = { { "x", "integer", not_null = true }, { "y", "integer" } } }
+    assert.equal("04" .. "02" .. "02" .. "0204" .. "00" .. "00",
+      one({ list = point }, { { x = 1, y = 2 }, require("sinkgate").null, n = 2 }, true))
+    assert.equal("02" .. "0261" .. "02" .. "01" .. "00" .. "00", one({ map = point }, { a = { x = -1 } }, true))
+    -- char(n) is a blank-padded Avro string
+    assert.equal("06" .. hex("ab "), one("char(3)", "ab", true))
+    assert.equal("04" .. hex("ab"), one("varchar(3)", "ab", true))
   end)
 
   it("names the column and problem for values Avro cannot carry", function()

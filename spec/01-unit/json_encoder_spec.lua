@@ -135,6 +135,30 @@ describe("JSON encoding", function()
     assert.equal('{"y":null,"x":null,"tags":null}', encode(point, {}))
   end)
 
+  it("writes records inside lists, arrays and maps, nested deeper", function()
+    local point = { record = { { "x", "integer", not_null = true }, { "y", "text" } } }
+    assert.equal('[{"x":1,"y":"a"},null,{"x":2,"y":null}]',
+      encode({ list = point }, { { x = 1, y = "a" }, sg.null, { x = 2 }, n = 3 }))
+    assert.equal('{"a":{"x":-1,"y":null},"b":null}', encode({ map = point }, { a = { x = -1 }, b = sg.null }))
+    assert.equal('[{"k":[{"x":3,"y":"q"}]}]', encode({ array = { map = { list = point } } }, { { k = { { x = 3, y = "q" } } } }))
+    local outer = { record = { { "pts", { list = point } }, { "n", "bigint" } } }
+    assert.equal('{"pts":[{"x":4,"y":null}],"n":5}', encode(outer, { pts = { { x = 4 } }, n = 5 }))
+  end)
+
+  it("writes character types as strings, char(n) blank-padded", function()
+    assert.equal('"ab "', encode("char(3)", "ab"))
+    assert.equal('"abc"', encode("char(3)", "abc   ")) -- trailing blanks beyond n are cut, as PostgreSQL
+    assert.equal('"é "', encode("character(2)", "é"))  -- n counts characters, not bytes
+    assert.equal('"a"', encode("char", "a"))
+    assert.equal('"ab"', encode("varchar(3)", "ab"))    -- varchar is not padded
+    assert.equal('"ab "', encode("character varying(3)", "ab   ")) -- cut to n, not padded
+    assert.equal('"long text"', encode("varchar", "long text"))
+    assert.has_error(function() encode("char(3)", "abcd") end, "value too long for type character(3)")
+    assert.has_error(function() encode("varchar(2)", "abc") end, "value too long for type character varying(2)")
+    assert.has_error(function() encode({ list = "char(1)" }, { "ab" }) end, "value too long for type character(1)")
+    assert.equal('["a ",null]', encode("char(2) list", { "a", sg.null }))
+  end)
+
   it("refuses values that do not fit the column type", function()
     assert.has_error(function() encode("bigint", "x") end, "expected a bigint value, got string x")
     assert.has_error(function() encode("uuid", "nope") end)

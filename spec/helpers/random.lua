@@ -10,8 +10,28 @@ M.TYPES = {
   "boolean", "smallint", "integer", "bigint", "uint2", "uint4", "uint8", "oid", "real", "double precision",
   "numeric(10,2)", "numeric(39,0)", "numeric", "text", "bytea", "date", "time", "timestamp(3)", "timestamptz(6)",
   "timestamp", "interval", "uuid", "jsonb", "bigint list", "text[]", "map[text=>integer]", "integer list list",
+  "char(4)", "varchar(6)",
   { record = { { "x", "integer", not_null = true }, { "y", "text" }, { "z", "map[text=>bytea]" } }, name = "pt" },
+  -- records inside lists, maps and arrays, nested deeper
+  { list = { record = { { "x", "integer", not_null = true },
+    { "tags", { list = { record = { { "k", "text" }, { "v", "bigint", not_null = true } } } } } }, name = "pt2" } },
+  { map = { record = { { "a", "double precision" }, { "b", "uuid", not_null = true }, { "c", "numeric(10,2)" } } } },
+  { array = { map = { record = { { "d", "date" }, { "e", "interval list" } } } } },
 }
+
+-- Lua source text of a type (string or table), for config texts in specs.
+function M.type_source(ty)
+  if type(ty) == "string" then return ("%q"):format(ty) end
+  if type(ty) == "number" or type(ty) == "boolean" then return tostring(ty) end
+  local parts, keys = {}, {}
+  for i, v in ipairs(ty) do parts[i] = M.type_source(v) end
+  for k in pairs(ty) do
+    if type(k) == "string" then keys[#keys + 1] = k end
+  end
+  table.sort(keys)
+  for _, k in ipairs(keys) do parts[#parts + 1] = ("[%q] = %s"):format(k, M.type_source(ty[k])) end
+  return "{ " .. table.concat(parts, ", ") .. " }"
+end
 
 function M.new(seed)
   local state = ffi.new("uint64_t[1]", seed or 1)
@@ -67,7 +87,7 @@ function M.value(r, t)
       if scale > 0 then s = s .. "." .. r.digits(r.int(1, scale)) end
       return s
     end,
-    text = function() return r.text(r.int(0, 20)) end,
+    text = function() return r.text(r.int(0, t.length or 20)) end,
     bytea = function() return r.bytes(r.int(0, 20)) end,
     date = function() return r.int(-800000, 800000) end,
     time = function() return r.int(0, 86399999999) end,

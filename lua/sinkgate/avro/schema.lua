@@ -86,7 +86,7 @@ function Gen:type_of(t)
   if n == "record" then
     local name = NS .. ".record" .. self.records
     self.records = self.records + 1
-    local fields = self:fields(t.fields, t.sql_name)
+    local fields = self:fields(t.fields, t.sql_name or false)
     return json.object({ "type", "name", "doc", "fields" }, { type = "record", name = name,
       doc = t.sql_name and self:doc("type", t.sql_name, t.comment) or t.comment, fields = fields })
   end
@@ -105,11 +105,28 @@ function Gen:doc(what, name, comment)
   return general or comment
 end
 
+-- The doc of a field. The reference looks column docs (DOC ON COLUMN and
+-- comments) up by the *sanitized, de-duplicated field name*, so a column
+-- renamed by sanitization loses its doc, and a column literally named like
+-- another's field name lends it its comment. keep_renamed_column_docs looks
+-- them up by each column's own name instead. An anonymous record (owner
+-- false) has no name to look up: its fields get their own comments only.
+function Gen:field_doc(c, field, owner, by_name)
+  if owner == false then return c.comment end
+  if self.opts.keep_renamed_column_docs then return self:doc("column", owner .. "." .. c.name, c.comment) end
+  local col = by_name[field]
+  return self:doc("column", owner .. "." .. field, col and col.comment)
+end
+
 -- Fields of the row record (owner = the relation) or of a nested record
--- type (owner = its SQL name, for DOC ON COLUMN type.field).
+-- type (owner = its SQL name, for DOC ON COLUMN type.field; false if none).
+-- Comments are found among all the owner's columns, as the reference looks
+-- them up on the relation: a key field may take a non-key column's comment.
 function Gen:fields(cols, owner)
-  owner = owner or self.rel.name
-  local fields, used = {}, {}
+  local all = cols
+  if owner == nil then owner, all = self.rel.name, self.rel.columns end
+  local fields, used, by_name = {}, {}, {}
+  for _, c in ipairs(all) do by_name[c.name] = c end
   for i, c in ipairs(cols) do
     local base = M.sanitize(c.name)
     local name, n = base, 0
@@ -124,7 +141,7 @@ function Gen:fields(cols, owner)
       f.type = { "null", ty }
       if self.opts.null_defaults then f.default = json.null end
     end
-    f.doc = self:doc("column", owner .. "." .. c.name, c.comment)
+    f.doc = self:field_doc(c, name, owner, by_name)
     fields[i] = f
   end
   return fields
@@ -173,13 +190,15 @@ local function value_schema(plan, opts, names)
   local doc = g:doc("type", rel.name, rel.comment)
   local n = names.value
   if plan.envelope ~= "debezium" then return record(n.ns, n.name, doc, g:fields(columns_of(rel, all))) end
-  local row = record(nil, "row", nil, g:fields(columns_of(rel, all)))
+  -- Debezium: the relation's doc describes the row, so it goes on the inner
+  -- `row` record; the `envelope` wrapper gets none (as the reference does).
+  local row = record(nil, "row", doc, g:fields(columns_of(rel, all)))
   local function side(name, ty)
     local f = json.object({ "name", "type", "default" }, { name = name, type = { "null", ty } })
     if opts.null_defaults then f.default = json.null end
     return f
   end
-  return record(n.ns, n.name, doc, { side("before", row), side("after", "row") })
+  return record(n.ns, n.name, nil, { side("before", row), side("after", "row") })
 end
 
 -- { key = json text or nil, value = json text or nil, key_schema, value_schema }

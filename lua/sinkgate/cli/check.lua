@@ -11,7 +11,7 @@ local spec = {
   summary = "Validate a config (Lua or YAML) and print, per sink, its topic, key, formats,\n" ..
     "envelope, partitioning and the Avro schemas it would register. Exit status 1 on any error.",
   options = {
-    { "--json", doc = "print the plan as one JSON document" },
+    { "--json", doc = "print the plan as one JSON document; with problems, {\"ok\":false,\"problems\":[…]}" },
     { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
     { "--unsafe", doc = "give the config os and io (os.execute, files)" },
   },
@@ -33,6 +33,10 @@ local function main(opts, pos)
     for _, w in ipairs(describe.missing_secrets(decls)) do log.err("warning: " .. w) end
   end
   if problems and #problems > 0 then
+    if opts.json then -- machine-readable even when it fails: what, where, which key
+      log.out(json.pretty(describe.problems_json(problems, pos[1])))
+      return 1
+    end
     for _, p in ipairs(problems) do log.err(p) end
     log.err(("sinkgate check: %s: %d problem%s"):format(pos[1], #problems, #problems == 1 and "" or "s"))
     return 1

@@ -124,6 +124,10 @@ M.avro = {
     { "null_defaults", "boolean", default = false, seed = "NULL DEFAULTS",
       doc = "Give nullable fields `\"default\": null`." },
     { "doc_on", "list<doc_on>", default = {}, seed = "DOC ON", doc = "Documentation comments." },
+    { "keep_renamed_column_docs", "boolean", default = false,
+      doc = "Look column docs (doc_on, comments) up by the column's own name, so a column whose Avro field " ..
+        "name differs (e.g. `c3_map[text=>text]` → `c3_map_text__text_`) keeps its doc. Default: as the " ..
+        "reference, by the sanitized field name, which drops them (see docs/formats.md)." },
     { "key_compatibility_level", "string", enum = COMPAT, seed = "KEY COMPATIBILITY LEVEL",
       doc = "Compatibility level set on <topic>-key when none is set." },
     { "value_compatibility_level", "string", enum = COMPAT, seed = "VALUE COMPATIBILITY LEVEL",
