@@ -319,6 +319,13 @@ int sg_kafka_topic_error_is_permanent(int code);
  * timeout_ms bounds each broker request (metadata, watermarks). */
 int sg_progress_read(const char **keys, const char **vals, int n, const char *topic, const char *key,
                      int timeout_ms, sg_buf *out, char *err, size_t errlen);
+/* The same read, resumable: each step makes at most one broker request or
+ * polls for at most budget_ms. 2 = still reading, else as above. */
+typedef struct sg_progress_reader sg_progress_reader;
+sg_progress_reader *sg_progress_reader_new(const char **keys, const char **vals, int n, const char *topic,
+                                           const char *key, int timeout_ms, char *err, size_t errlen);
+int sg_progress_reader_step(sg_progress_reader *r, int budget_ms, sg_buf *out, char *err, size_t errlen);
+void sg_progress_reader_free(sg_progress_reader *r);
 
 /* Watches the progress topic (read_committed, from its end) for records
  * under `key` that other writers commit. poll never blocks: 1 = a record

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 #include "../util/util.h"
 #include "kafka.h"
+#include "../include/sinkgate_ffi.h"
 
 /* Partition count of topic, 0 when it does not exist, -1 on error. */
 static int partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
@@ -24,84 +25,157 @@ static int partitions(rd_kafka_t *rk, const char *topic, int timeout_ms, char *e
   return n;
 }
 
-/* Scans offsets [from, to) of partition 0; the last value under key wins.
- * Returns 1 if one was found, 0 if not, -1 on error. */
-static int scan(rd_kafka_t *rk, const char *topic, int64_t from, int64_t to, const char *key, sg_buf *out,
-                char *err, size_t errlen) {
-  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(l, topic, 0)->offset = from;
-  rd_kafka_resp_err_t e = rd_kafka_assign(rk, l);
-  rd_kafka_topic_partition_list_destroy(l);
-  if (e) return sg_fail(err, errlen, "assign %s: %s", topic, rd_kafka_err2str(e));
-  size_t klen = strlen(key);
-  int found = 0, idle = 0;
-  for (;;) {
-    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-    if (!m) {
-      /* read_committed can end short of `to` (markers, aborted data). */
-      if (++idle >= 25) break;
-      continue;
-    }
-    idle = 0;
-    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      rd_kafka_message_destroy(m);
-      break;
-    }
-    if (m->err) {
-      sg_fail(err, errlen, "progress topic %s: %s", topic, rd_kafka_message_errstr(m));
-      rd_kafka_message_destroy(m);
-      return -1;
-    }
-    int64_t off = m->offset;
-    if (off < to && m->key_len == klen && memcmp(m->key, key, klen) == 0) {
-      out->len = 0;
-      if (m->payload && sg_buf_append(out, m->payload, m->len) != 0) {
-        rd_kafka_message_destroy(m);
-        return sg_fail(err, errlen, "out of memory");
-      }
-      found = 1;
-    }
-    rd_kafka_message_destroy(m);
-    if (off >= to - 1) break;
+/* The read is resumable: each step does at most one broker request or
+ * polls for at most its budget, so a slow broker never blocks the caller's
+ * loop for long (brokers may return one record batch per fetch: a topic of
+ * N transactions can take N round trips). */
+enum { R_META, R_WATERMARKS, R_ASSIGN, R_SCAN, R_DONE };
+
+struct sg_progress_reader {
+  rd_kafka_t *rk;
+  char *topic, *key;
+  int timeout_ms, phase, found, idle;
+  int64_t lo, hi, from, to, window;
+  sg_buf value;
+};
+
+void sg_progress_reader_free(sg_progress_reader *r) {
+  if (!r) return;
+  if (r->rk) {
+    rd_kafka_consumer_close(r->rk);
+    rd_kafka_destroy(r->rk);
   }
-  return found;
+  sg_buf_free(&r->value);
+  free(r->topic);
+  free(r->key);
+  free(r);
 }
 
-int sg_progress_read(const char **keys, const char **vals, int n, const char *topic, const char *key,
-                     int timeout_ms, sg_buf *out, char *err, size_t errlen) {
+sg_progress_reader *sg_progress_reader_new(const char **keys, const char **vals, int n, const char *topic,
+                                           const char *key, int timeout_ms, char *err, size_t errlen) {
   rd_kafka_conf_t *conf = sg_kafka_conf(keys, vals, n, err, errlen);
-  if (!conf) return -1;
+  if (!conf) return NULL;
   const char *fixed[][2] = {{"enable.auto.commit", "false"}, {"enable.partition.eof", "true"},
                             {"isolation.level", "read_committed"}};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], NULL, 0);
-  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
-  if (!rk) {
+  sg_progress_reader *r = calloc(1, sizeof *r);
+  if (!r || !(r->topic = strdup(topic)) || !(r->key = strdup(key))) {
     rd_kafka_conf_destroy(conf);
-    return -1;
+    sg_progress_reader_free(r);
+    return sg_fail(err, errlen, "out of memory"), NULL;
   }
-  rd_kafka_poll_set_consumer(rk);
-  int rc = partitions(rk, topic, timeout_ms, err, errlen);
-  if (rc > 1) {
-    rc = sg_fail(err, errlen, "progress topic %s has %d partitions; it must have exactly 1", topic, rc);
-  } else if (rc == 1) {
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, timeout_ms);
-    if (e) {
-      rc = sg_fail(err, errlen, "watermarks of %s: %s", topic, rd_kafka_err2str(e));
-    } else {
-      rc = 0;
-      int64_t window = 1024, to = hi;
-      while (rc == 0 && to > lo) {
-        int64_t from = to - window > lo ? to - window : lo;
-        rc = scan(rk, topic, from, to, key, out, err, errlen);
-        to = from;
-        window *= 8;
-      }
+  r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+  if (!r->rk) {
+    rd_kafka_conf_destroy(conf);
+    sg_progress_reader_free(r);
+    return NULL;
+  }
+  rd_kafka_poll_set_consumer(r->rk);
+  r->timeout_ms = timeout_ms;
+  r->window = 1024;
+  return r;
+}
+
+/* Polls the window [from, to) for up to budget_ms; the last value under the
+ * key wins. Returns 1 when the window is finished, 0 to go on, -1 on error. */
+static int scan_some(sg_progress_reader *r, int64_t deadline, char *err, size_t errlen) {
+  size_t klen = strlen(r->key);
+  while (sg_sys_mono_ns() < deadline) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, 50);
+    if (!m) {
+      /* read_committed can end short of `to` (markers, aborted data). */
+      if (++r->idle >= 100) return 1;
+      continue;
     }
+    r->idle = 0;
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      rd_kafka_message_destroy(m);
+      return 1;
+    }
+    if (m->err) {
+      sg_fail(err, errlen, "progress topic %s: %s", r->topic, rd_kafka_message_errstr(m));
+      rd_kafka_message_destroy(m);
+      return -1;
+    }
+    int64_t off = m->offset;
+    if (off < r->to && m->key_len == klen && memcmp(m->key, r->key, klen) == 0) {
+      r->value.len = 0;
+      if (m->payload && sg_buf_append(&r->value, m->payload, m->len) != 0) {
+        rd_kafka_message_destroy(m);
+        return sg_fail(err, errlen, "out of memory");
+      }
+      r->found = 1;
+    }
+    rd_kafka_message_destroy(m);
+    if (off >= r->to - 1) return 1;
   }
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
+  return 0;
+}
+
+/* The next window back from `to`, 8x wider each time (suffixes first). */
+static int next_window(sg_progress_reader *r, char *err, size_t errlen) {
+  if (r->found || r->to <= r->lo) {
+    r->phase = R_DONE;
+    return 0;
+  }
+  r->from = r->to - r->window > r->lo ? r->to - r->window : r->lo;
+  r->window *= 8;
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, r->topic, 0)->offset = r->from;
+  rd_kafka_resp_err_t e = rd_kafka_assign(r->rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  if (e) return sg_fail(err, errlen, "assign %s: %s", r->topic, rd_kafka_err2str(e));
+  r->idle = 0;
+  r->phase = R_SCAN;
+  return 0;
+}
+
+int sg_progress_reader_step(sg_progress_reader *r, int budget_ms, sg_buf *out, char *err, size_t errlen) {
+  int64_t deadline = sg_sys_mono_ns() + (int64_t)budget_ms * 1000000;
+  switch (r->phase) {
+  case R_META: {
+    int n = partitions(r->rk, r->topic, r->timeout_ms, err, errlen);
+    if (n < 0) return -1;
+    if (n > 1) return sg_fail(err, errlen, "progress topic %s has %d partitions; it must have exactly 1", r->topic, n);
+    r->phase = n == 1 ? R_WATERMARKS : R_DONE;
+    return 2;
+  }
+  case R_WATERMARKS: {
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(r->rk, r->topic, 0, &r->lo, &r->hi, r->timeout_ms);
+    if (e) return sg_fail(err, errlen, "watermarks of %s: %s", r->topic, rd_kafka_err2str(e));
+    r->to = r->hi;
+    r->phase = R_ASSIGN;
+    return 2;
+  }
+  case R_ASSIGN:
+    if (next_window(r, err, errlen) < 0) return -1;
+    return 2;
+  case R_SCAN: {
+    int rc = scan_some(r, deadline, err, errlen);
+    if (rc < 0) return -1;
+    if (rc == 1) {
+      r->to = r->from;
+      r->phase = R_ASSIGN;
+    }
+    return 2;
+  }
+  default:
+    if (!r->found) return 0;
+    out->len = 0;
+    if (sg_buf_append(out, r->value.data, r->value.len) != 0) return sg_fail(err, errlen, "out of memory");
+    return 1;
+  }
+}
+
+int sg_progress_read(const char **keys, const char **vals, int n, const char *topic, const char *key,
+                     int timeout_ms, sg_buf *out, char *err, size_t errlen) {
+  sg_progress_reader *r = sg_progress_reader_new(keys, vals, n, topic, key, timeout_ms, err, errlen);
+  if (!r) return -1;
+  int rc;
+  while ((rc = sg_progress_reader_step(r, 1000, out, err, errlen)) == 2) {
+  }
+  sg_progress_reader_free(r);
   return rc;
 }
 

@@ -34,14 +34,25 @@ function M:consumer_conf()
   return keys, values
 end
 
-function M:read_progress(timeout_ms)
-  local keys, values = self:consumer_conf()
-  local ck, kk = core.strings(keys)
-  local cv, kv = core.strings(values)
+-- Advances the read of the last committed progress record of this sink
+-- (resumable: one broker request or ~100 ms of polling per call). Returns
+-- "wait" while reading, then the record or false when there is none; nil,
+-- err, hard on failure (hard: retrying cannot help).
+function M:progress_step()
+  if not self.reader then
+    local keys, values = self:consumer_conf()
+    local ck, kk = core.strings(keys)
+    local cv, kv = core.strings(values)
+    local r = C.sg_progress_reader_new(ck, cv, #keys, self.progress_topic, self.progress_key, READ_TIMEOUT_MS,
+      core.errbuf, core.ERRLEN)
+    local _ = { kk, kv }
+    if r == nil then return nil, "progress: " .. core.err() end
+    self.reader = ffi.gc(r, C.sg_progress_reader_free)
+  end
   local buf = ffi.new("sg_buf[1]")
-  local rc = C.sg_progress_read(ck, cv, #keys, self.progress_topic, self.progress_key, timeout_ms or READ_TIMEOUT_MS,
-    buf, core.errbuf, core.ERRLEN)
-  local _ = { kk, kv }
+  local rc = C.sg_progress_reader_step(self.reader, 100, buf, core.errbuf, core.ERRLEN)
+  if rc == 2 then return "wait" end
+  self.reader = nil -- freed by its finalizer; a new read starts from scratch
   local text = rc == 1 and ffi.string(buf[0].data, buf[0].len) or nil
   C.sg_buf_free(buf)
   lifecycle.trace(self, "read-progress", rc < 0 and "error" or (text or "none"))
@@ -128,11 +139,15 @@ end
 local phases = {}
 
 function phases.prepare(self)
-  local ok, err, hard = self:ensure_topics(false)
-  if not ok then return nil, err, hard end
+  local ok, err, hard
+  if not self.progress_topic_ok then
+    ok, err, hard = self:ensure_topics(false)
+    if not ok then return nil, err, hard end
+    self.progress_topic_ok = true
+  end
   local rec
-  rec, err, hard = self:read_progress()
-  if rec == nil then return nil, err, hard end
+  rec, err, hard = self:progress_step()
+  if rec == "wait" or rec == nil then return rec, err, hard end
   -- Before fencing: never fence a newer version, nor (when recovering) an
   -- instance that has committed since this one started.
   local why = self:superseded_by(rec)
@@ -182,8 +197,8 @@ function phases.resume(self, now)
     local ok, werr = self:open_watch()
     if not ok then return nil, werr end
   end
-  local rec, err, hard = self:read_progress()
-  if rec == nil then return nil, err, hard end
+  local rec, err, hard = self:progress_step()
+  if rec == "wait" or rec == nil then return rec, err, hard end
   local o = self.opts
   local why = self:superseded_by(rec)
   if why and (self.recovery or rec.version > o.version) then return nil, why, "fenced" end
@@ -215,6 +230,12 @@ function phases.resume(self, now)
 end
 
 M.PHASES = { "prepare", "fence", "resume" }
+-- What status says while a phase waits on the broker.
+local WAITING = {
+  prepare = "reading the committed progress record (before fencing)",
+  fence = "fencing older instances (init_transactions)",
+  resume = "reading the committed progress record (after fencing)",
+}
 local NEXT = { prepare = "fence", fence = "resume" }
 
 -- One step of (re)starting. Returns true when the sink is ready to run.
@@ -222,8 +243,12 @@ function M:start_step(now)
   if now < (self.retry_at or 0) then return false end
   self.phase = self.phase or "prepare"
   local ok, err, hard = phases[self.phase](self, now)
-  if ok == "wait" then return false end
+  if ok == "wait" then
+    if not self.why or self.why_phase ~= self.phase then self.why, self.why_phase = WAITING[self.phase], self.phase end
+    return false
+  end
   if not ok then
+    self.reader = nil
     if hard then
       txn.close(self)
       lifecycle.set(self, hard == "fenced" and "fenced" or "failed", err)

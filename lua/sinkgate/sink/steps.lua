@@ -109,8 +109,10 @@ end
 function M:waiting(now, what, err)
   local since = self.txn.commit_started or self.txn.t0
   if now - since > STALL_AFTER_MS then
-    lifecycle.set(self, "stalled", ("%s waiting %ds for the broker: %s"):format(what, math.floor((now - since) / 1000),
-      err))
+    -- A stable reason (the time it started, not a growing count), so the
+    -- log says it once; status shows it for as long as it lasts.
+    lifecycle.set(self, "stalled", ("%s waiting for the broker since %s: %s"):format(what,
+      os.date("!%H:%M:%S", math.floor(since / 1000)), err))
   end
   return true
 end
