@@ -128,7 +128,10 @@ local function plan_sink(s, problems)
   local local_problems = {}
   local rel = source_relation(o.from, local_problems)
   if not rel then
-    for _, e in ipairs(local_problems) do problems[#problems + 1] = o.from.where .. ": " .. e end
+    local src = o.from
+    for _, e in ipairs(local_problems) do
+      problems[#problems + 1] = (src.locate and src.locate(e:match("^([^:]+):")) or src.where) .. ": " .. e
+    end
     return nil
   end
   local key = check_key(s, o, rel, local_problems)

@@ -154,3 +154,72 @@ describe("an input with explicit times", function()
     assert.same({ { 1, 't: no column "w"' } }, problems)
   end)
 end)
+
+describe("a table's updates in a config", function()
+  local cfg = require "helpers.config"
+  local helpers = require "helpers"
+  local loader = require "sinkgate.config.loader"
+  local plan = require "sinkgate.plan"
+
+  local function config(updates, extra)
+    return ([[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:1" }
+local t = sg.source.table { name = "t", columns = { { "id", "bigint" }, { "v", "text" } }, keys = { { "id" } },
+  updates = %s%s }
+sg.sink "s" { from = t, into = { connection = kafka, topic = "out" }, key = { "id" }, envelope = "upsert" }
+]]):format(updates, extra or "")
+  end
+
+  it("are accepted as { row, time, diff } with numbers or int64 cdata", function()
+    local plans, errs = cfg.plans(config("{ { { id = 1, v = 'a' }, 1 }, { { id = 1 }, 2ULL, -1LL } }"))
+    assert.is_nil(errs)
+    assert.equal(2, #plans[1].opts.from.opts.updates)
+  end)
+
+  it("name each malformed entry by its key path", function()
+    local _, errs = cfg.plans(config("{ { { id = 1 }, 1.5 }, { { id = 1 }, 2, 0 }, { row = {}, time = 1 }, 7 }"))
+    assert.same({
+      "FILE:3: sources.t.updates[1][2]: expected a time (an integer from 0 to 2^53), got number 1.5",
+      "FILE:3: sources.t.updates[2][3]: expected a diff (a non-zero integer), got number 0",
+      "FILE:3: sources.t.updates[3]: expected an update { row, time, diff }, got a table with key 'row'",
+      "FILE:3: sources.t.updates[4]: expected an update { row, time, diff }, got number",
+    }, (function() table.sort(errs) return errs end)())
+  end)
+
+  it("check rows against the columns and refuse tick-based options beside them", function()
+    local _, errs = cfg.plans(config("{ { { id = 'x' }, 1 }, { { id = 2, w = 1 }, 2 } }", ", tick = '1s', rows = {}"))
+    table.sort(errs)
+    assert.same({
+      "FILE:3: sources.t.rows: a table with updates has explicit times; rows belongs to tick-based tables",
+      "FILE:3: sources.t.tick: a table with updates has explicit times; tick belongs to tick-based tables",
+      "FILE:3: sources.t.updates[1][1]: t.id: expected a bigint value, got string x",
+      'FILE:3: sources.t.updates[2][1]: t: no column "w"',
+    }, errs)
+  end)
+
+  it("in YAML are flow lists, and a bad row is reported at its own line", function()
+    local path = helpers.write_tmp([==[
+connections:
+  kafka: { type: kafka, brokers: "127.0.0.1:1" }
+sources:
+  t:
+    type: table
+    columns: [{ name: id, type: bigint }, { name: v, type: text }]
+    keys: [[id]]
+    updates:
+      - [{ id: 1, v: a }, 1, 1]
+      - [{ id: 1, v: a }, 2, -1]
+      - [{ id: one, v: b }, 2]
+sinks:
+  s: { from: t, into: { connection: kafka, topic: out }, key: [id], envelope: upsert }
+]==], ".yaml")
+    local decls, errs = loader.load(path)
+    assert.is_nil(errs)
+    assert.same({ { id = 1, v = "a" }, 2, -1 }, decls.sources[1].opts.updates[2])
+    local plans, problems = plan.build(decls)
+    os.remove(path)
+    assert.is_nil(plans)
+    assert.same({ path .. ":11: sources.t.updates[3][1]: t.id: expected a bigint value, got string one" }, problems)
+  end)
+end)

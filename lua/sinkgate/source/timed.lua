@@ -51,10 +51,13 @@ end
 -- its shape: the row's values are checked against the columns by check_rows.
 function M.shape_error(u)
   if type(u) ~= "table" then return "expected an update { row, time, diff }, got " .. type(u) end
+  local extra = {}
   for k in pairs(u) do
-    if k ~= 1 and k ~= 2 and k ~= 3 then
-      return ("expected an update { row, time, diff }, got a table with key '%s'"):format(tostring(k))
-    end
+    if k ~= 1 and k ~= 2 and k ~= 3 then extra[#extra + 1] = tostring(k) end
+  end
+  if #extra > 0 then
+    table.sort(extra) -- the same message every time
+    return ("expected an update { row, time, diff }, got a table with key '%s'"):format(extra[1])
   end
   if type(u[1]) ~= "table" then return "[1]: expected a row (a table of column = value), got " .. type(u[1]) end
   if M.time_value(u[2]) == nil then
@@ -143,7 +146,8 @@ function M:seek(upper)
   if upper > self.floor then self.floor = upper end
 end
 
-function M:due()
+-- No wall clock: every update is due at once.
+function M.due()
   return math.huge
 end
 
