@@ -121,6 +121,10 @@ describe("an input with explicit times", function()
     inp:rewind()
     assert.equal(1, inp:next_time())
     assert.is_false(inp:exhausted())
+    -- cursor 0 is the start, as for the tick-based input
+    inp:seek(3)
+    inp.cursor = 0
+    assert.equal(1, inp:next_time())
   end)
 
   it("takes int64 and uint64 times and diffs, and large epoch-ms times", function()

@@ -112,7 +112,9 @@ function M.new(decl, rel)
   local problems = M.check_rows(given, rel)
   if #problems > 0 then return nil, ("updates[%d]: %s"):format(problems[1][1], problems[1][2]) end
   table.sort(list, function(a, b) return a.time < b.time or (a.time == b.time and a.seq < b.seq) end)
-  local self = setmetatable({ decl = decl, relation = rel, list = list, cursor = 1, floor = 0, realtime = false }, M)
+  -- cursor: how many updates have been filled (0-based like the tick
+  -- input's, so `input.cursor = 0` rewinds either kind).
+  local self = setmetatable({ decl = decl, relation = rel, list = list, cursor = 0, floor = 0, realtime = false }, M)
   self.start = list[1] and list[1].time or 0
   return self
 end
@@ -128,12 +130,12 @@ function M:new_as_of()
 end
 
 function M:rewind()
-  self.cursor, self.floor = 1, 0
+  self.cursor, self.floor = 0, 0
 end
 
 function M:next_time()
   local list = self.list
-  local u = list[self.cursor]
+  local u = list[self.cursor + 1]
   if u then return u.time end
   local last = list[#list]
   return math.max(last and last.time + 1 or 0, self.floor)
@@ -142,8 +144,15 @@ end
 -- Drops every update with time < upper (a resumed sink has committed them).
 function M:seek(upper)
   local list = self.list
-  while list[self.cursor] and list[self.cursor].time < upper do self.cursor = self.cursor + 1 end
+  while list[self.cursor + 1] and list[self.cursor + 1].time < upper do self.cursor = self.cursor + 1 end
   if upper > self.floor then self.floor = upper end
+end
+
+-- Rows are checked against the columns when the input is made (and by
+-- `check`), so a bad-row handler has nothing to do here; kept so a sink can
+-- hand one to any input.
+function M:on_bad_row(handler)
+  self.bad_row = handler
 end
 
 -- No wall clock: every update is due at once.
@@ -152,7 +161,7 @@ function M.due()
 end
 
 function M:exhausted()
-  return self.cursor > #self.list
+  return self.cursor >= #self.list
 end
 
 -- Appends whole timestamps with time < until_time, stopping between two
@@ -160,13 +169,15 @@ end
 -- timestamps were filled.
 function M:fill(b, until_time, max_rows)
   local list, rel, n = self.list, self.relation, 0
-  while list[self.cursor] and list[self.cursor].time < until_time and (not max_rows or b.nrows < max_rows) do
-    local t = list[self.cursor].time
+  local u = list[self.cursor + 1]
+  while u and u.time < until_time and (not max_rows or b.nrows < max_rows) do
+    local t = u.time
     repeat
-      local ok, err = put(b, rel, list[self.cursor])
+      local ok, err = put(b, rel, u)
       if not ok then error(err, 0) end -- cannot happen: new() checked every row
       self.cursor = self.cursor + 1
-    until not list[self.cursor] or list[self.cursor].time ~= t
+      u = list[self.cursor + 1]
+    until not u or u.time ~= t
     n = n + 1
   end
   return n
