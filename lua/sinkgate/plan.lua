@@ -4,10 +4,27 @@
 -- unique" error), formats fit the columns, Avro fullnames are well formed.
 local relation = require "sinkgate.relation"
 local generators = require "sinkgate.source.generators"
+local timed = require "sinkgate.source.timed"
 local types = require "sinkgate.types"
 local avro_schema = require "sinkgate.avro.schema"
 
 local M = {}
+
+-- A table with explicit times: no tick-based option beside `updates`, and
+-- every row fits the columns.
+local function check_updates(src, rel, problems)
+  local n0 = #problems
+  for _, k in ipairs({ "rows", "feed", "tick", "start" }) do
+    if src.def[k] ~= nil then
+      problems[#problems + 1] = ("%s.%s: a table with updates has explicit times; %s belongs to tick-based tables")
+        :format(src.path, k, k)
+    end
+  end
+  for _, p in ipairs(timed.check_rows(src.opts.updates, rel)) do
+    problems[#problems + 1] = ("%s.updates[%d][1]: %s"):format(src.path, p[1], p[2])
+  end
+  return #problems == n0
+end
 
 -- The relation a source declares.
 local function source_relation(src, problems)
@@ -29,6 +46,8 @@ local function source_relation(src, problems)
   local r, errs = relation.new(o.name or src.path:match("[^%.]+$"), o.columns, o.keys, o.comment,
     src.types)
   for _, e in ipairs(errs or {}) do problems[#problems + 1] = src.path .. "." .. e end
+  -- Problems with updates are the source's: reported at its line.
+  if r and o.updates and not check_updates(src, r, problems) then return nil end
   return r
 end
 
@@ -109,7 +128,10 @@ local function plan_sink(s, problems)
   local local_problems = {}
   local rel = source_relation(o.from, local_problems)
   if not rel then
-    for _, e in ipairs(local_problems) do problems[#problems + 1] = o.from.where .. ": " .. e end
+    local src = o.from
+    for _, e in ipairs(local_problems) do
+      problems[#problems + 1] = (src.locate and src.locate(e:match("^([^:]+):")) or src.where) .. ": " .. e
+    end
     return nil
   end
   local key = check_key(s, o, rel, local_problems)

@@ -89,7 +89,8 @@ M.column = {
 }
 
 M.table = {
-  doc = "A relation fed from Lua: t:insert(row), t:delete(row), t:update(old, new).",
+  doc = "A relation fed from Lua: t:insert(row), t:delete(row), t:update(old, new) every tick; or a list of " ..
+    "updates at explicit logical times.",
   fields = {
     { "name", "string", doc = "Relation name (used by DOC ON TYPE). Default: the sink's source key." },
     { "columns", "list<column>", required = true, doc = "Columns, in order." },
@@ -100,6 +101,12 @@ M.table = {
     { "feed", "function",
       doc = "function(t, tick, time) called every tick; t:insert(row), t:delete(row), t:update(old, new)." },
     { "start", "integer", doc = "Time of tick 0 (epoch ms). Default: the time of the first run." },
+    { "updates", "list<update>",
+      doc = "Updates at explicit logical times, `{ row, time, diff }` (diff defaults to 1; -1 deletes): a " ..
+        "recorded change log, or times 1, 2, 3. Times are integers from 0 to 2^53 (numbers or int64 cdata), " ..
+        "in any order; they are data, not a clock. A new sink's snapshot is the contents consolidated at the " ..
+        "first time; each later time is its own timestamp; once all are sent the sink is done, its frontier " ..
+        "one past the last time. Not with rows, feed, tick or start." },
   },
 }
 

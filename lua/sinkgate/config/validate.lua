@@ -5,6 +5,7 @@
 -- just the first.
 local options = require "sinkgate.config.options"
 local secret = require "sinkgate.secret"
+local timed = require "sinkgate.source.timed"
 
 local M = {}
 
@@ -97,6 +98,14 @@ local function check_type(ty, v, path, ctx)
   if ty == "row" then -- column name → value; checked against the columns when written
     if type(v) == "table" and not M.kind_of(v) then return v end
     return bad("expected a row (a table of column = value), got " .. describe(v))
+  elseif ty == "update" then -- { row, time, diff }; the row is checked against the columns by plan.lua
+    local err = timed.shape_error(v)
+    if not err then return v end
+    if err:sub(1, 1) == "[" then
+      path = path .. err:match("^(%[%d%])")
+      err = err:gsub("^%[%d%]: ", "")
+    end
+    return bad(err)
   elseif ty == "sqltype" then -- checked in depth by types.parse when the relation is built
     if type(v) == "string" or (type(v) == "table" and not M.kind_of(v)) then return v end
     return bad("expected a SQL type (string or record table), got " .. describe(v))

@@ -270,12 +270,9 @@ end
 -- progress record, or a fresh start at now. The input is rewound first:
 -- after a recovery it may be ahead of what was committed.
 function M:position(rec, now)
-  local src = self.opts.from
   local saved = rec and rec.sources[self:source_name()] or {}
-  local tick = self.input.tick_ms
-  local start = saved.start or src.opts.start or math.floor(now / tick) * tick
-  self.input.cursor = 0
-  self.input:set_start(start)
+  local start = self.input:origin(saved.start, now)
+  self.input:rewind()
   self.source_state = { start = start }
   C.sg_batch_clear(self.batch)
   self.snap = nil
@@ -286,9 +283,9 @@ function M:position(rec, now)
     log.info("sink %s: resuming at frontier %s%s", self.name, tostring(self.upper),
       self.snapshot_done and (" (snapshot: " .. self.snapshot_done .. " updates committed)") or "")
   else
-    -- A new sink: its as_of is the last tick at or before now (for an input
-    -- that is not realtime, its own first tick: it has no wall clock).
-    local as_of = self.input.realtime and start + math.floor((now - start) / tick) * tick or start
+    -- A new sink: its as_of is the last time at or before now (for an input
+    -- that is not realtime, its own first time: it has no wall clock).
+    local as_of = self.input:new_as_of(now)
     self.as_of = self.opts.snapshot and as_of or nil
     self.snapshot_done = self.opts.snapshot and 0 or nil
     self.upper = self.opts.snapshot and as_of or as_of + 1

@@ -177,13 +177,13 @@ function M:acknowledge(wait_ms)
 end
 
 ------------------------------------------------------------------------------
--- The snapshot: every tick up to as_of, consolidated at as_of, sent in
+-- The snapshot: every update up to as_of, consolidated at as_of, sent in
 -- transactions of at most max_transaction_rows updates (one per step).
 function M:snapshot_step(now)
   local b = self.batch
   if not self.snap then
     C.sg_batch_clear(b)
-    self.input.cursor = 0
+    self.input:rewind()
     self.input:fill(b, self.as_of + 1)
     if C.sg_consolidate(b, self.pair_cols, self.npair, 0, self.as_of, self.updates, core.errbuf, core.ERRLEN) ~= 0 then
       return nil, core.err()

@@ -1,16 +1,35 @@
--- sinkgate.source.input — what a sink reads: a tick-based input over a
--- source declaration. Tick i happens at logical time start + i * tick and
--- its rows depend only on i (and the seed), so an input can be positioned
--- anywhere and regenerates the same changes after a restart.
---   input:set_start(ms)        the time of tick 0 (persisted in progress)
---   input:next_time()          the time of the next tick not yet filled
---   input:seek(upper)          skip the ticks before upper
---   input:fill(batch, until)   append the ticks with time < until
---   input:due(now)             the bound of the ticks due at wall time now
---                              (all of them for an input that is not realtime)
+-- sinkgate.source.input — what a sink reads. Every input is a stream of
+-- updates (row, time, diff) in non-decreasing time, seen through the same
+-- methods, so the sink (sink/steps.lua, sink/startup.lua) never knows
+-- where times come from:
+--   input.realtime             times follow the wall clock (due() matters)
+--   input:origin(saved, now)   fixes the time origin (saved: the start kept
+--                              in the progress record) and returns it
+--   input:new_as_of(now)       the as_of of a new sink: its snapshot is the
+--                              contents consolidated at that time
+--   input:rewind()             back to the first update (the snapshot)
+--   input:next_time()          the input's frontier: the first time not yet
+--                              filled (one past the last time once exhausted)
+--   input:seek(upper)          drop every update with time < upper
+--   input:fill(batch, until, max_rows)
+--                              append whole timestamps with time < until,
+--                              stopping between two once max_rows are held
+--   input:due(now)             the bound of the times due at wall time now
+--                              (math.huge for an input that is not realtime)
+--   input:exhausted()          a bounded input has been filled completely
+-- Two kinds today:
+--   tick-based (this file): load generators and Lua-fed tables with feed.
+--     Tick i happens at logical time start + i * tick and its rows depend
+--     only on i (and the seed), so an input can be positioned anywhere and
+--     regenerates the same changes after a restart.
+--   explicit times (source/timed.lua): a table's `updates`, (row, time,
+--     diff) triples; times are data (1, 2, 3 or epoch ms), never a clock.
+-- A Kafka source fits the second shape: its times come from the data, its
+-- frontier from what it has read, seek from its durable offsets.
 local core = require "sinkgate.core"
 local generate = require "sinkgate.source.generate"
 local rows = require "sinkgate.rows"
+local timed = require "sinkgate.source.timed"
 
 local C = core.C
 local M = {}
@@ -40,6 +59,7 @@ end
 -- decl: a validated load_generator or table source; relation: its relation.
 function M.new(decl, relation)
   local o = decl.opts
+  if decl.kind == "table" and o.updates then return timed.new(decl, relation) end
   local self = setmetatable({ decl = decl, relation = relation, tick_ms = o.tick, cursor = 0,
     configured_start = o.start, realtime = o.realtime ~= false, limit = o.ticks }, M)
   if decl.kind == "load_generator" then
@@ -56,6 +76,25 @@ function M:set_start(ms)
   self.start = ms
   -- Generators re-create old rows (to delete them) with the time they had.
   if self.gen then self.gen.start_time = function(i) return self:time_of(i) end end
+end
+
+-- The time of tick 0: the saved one, the configured one, or the tick at
+-- or before now for a sink's first run.
+function M:origin(saved, now)
+  local start = saved or self.configured_start or math.floor(now / self.tick_ms) * self.tick_ms
+  self:set_start(start)
+  return start
+end
+
+-- A new sink's as_of: the last tick at or before now (for an input that is
+-- not realtime, its own first tick: it has no wall clock).
+function M:new_as_of(now)
+  local start, tick = self.start, self.tick_ms
+  return self.realtime and start + math.floor((now - start) / tick) * tick or start
+end
+
+function M:rewind()
+  self.cursor = 0
 end
 
 function M:time_of(i)
