@@ -153,10 +153,34 @@ local function plan_sink(s, problems)
   return plan
 end
 
+-- Two sinks sharing a progress key (on one progress topic and broker) or a
+-- transactional.id would resume each other's timeline and fence each other:
+-- every sink needs its own. Sink names are unique already, but prefixes can
+-- make two different names meet ("a" + "b-c" and "a-b" + "c").
+local function check_identities(plans, problems)
+  local seen = {}
+  for _, p in ipairs(plans) do
+    local prefix = p.opts.into.transactional_id_prefix or "sinkgate"
+    local conn = p.connection.opts
+    for _, id in ipairs({
+      { "progress key", conn.brokers .. "\0" .. conn.progress_topic .. "\0" .. prefix .. "-sink-" .. p.name },
+      { "transactional.id", conn.brokers .. "\0" .. prefix .. "-" .. p.name },
+    }) do
+      local other = seen[id[2]]
+      if other then
+        problems[#problems + 1] = ("%s: sinks.%s: its %s %q is also sink %s's: give one of them another name or " ..
+          "transactional_id_prefix"):format(p.where, p.name, id[1], id[2]:match("([^%z]*)$"), other)
+      end
+      seen[id[2]] = seen[id[2]] or p.name
+    end
+  end
+end
+
 -- decls from config/loader.lua → list of sink plans, or nil, problems.
 function M.build(decls)
   local problems, plans = {}, {}
   for _, s in ipairs(decls.sinks) do plans[#plans + 1] = plan_sink(s, problems) end
+  if #problems == 0 then check_identities(plans, problems) end
   if #problems > 0 then return nil, problems end
   return plans
 end

@@ -63,4 +63,29 @@ are known to be unique for the upstream relation:
     assert.matches("give either format or key_format", problems("{}",
       [[format = "json", key_format = "json", value_format = "json", key = {"col2"}, not_enforced = true, envelope = "upsert"]])[1])
   end)
+
+  it("refuse two sinks that would share a progress key or a transactional.id", function()
+    local text = [[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:1" }
+local gen = sg.source.load_generator { kind = "counter" }
+sg.sink "a-sink-b" { from = gen, into = { connection = kafka, topic = "t1", transactional_id_prefix = "x" },
+  envelope = "debezium" }
+sg.sink "b" { from = gen, into = { connection = kafka, topic = "t2", transactional_id_prefix = "x-sink-a" },
+  envelope = "debezium" }
+sg.sink "a-c" { from = gen, into = { connection = kafka, topic = "t3", transactional_id_prefix = "x" },
+  envelope = "debezium" }
+sg.sink "c" { from = gen, into = { connection = kafka, topic = "t4", transactional_id_prefix = "x-a" },
+  envelope = "debezium" }
+]]
+    local plans, errs = cfg.plans(text)
+    assert.is_nil(plans)
+    assert.equal([[FILE:6: sinks.b: its progress key "x-sink-a-sink-b" is also sink a-sink-b's: give one of them ]] ..
+      [[another name or transactional_id_prefix]], errs[1])
+    assert.equal([[FILE:10: sinks.c: its transactional.id "x-a-c" is also sink a-c's: give one of them ]] ..
+      [[another name or transactional_id_prefix]], errs[2])
+    assert.equal(2, #errs)
+    -- Distinct prefixes or connections keep them apart.
+    assert.is_table(cfg.plans((text:gsub('"x%-sink%-a"', '"y"'):gsub('"x%-a"', '"z"'))))
+  end)
 end)
