@@ -45,6 +45,9 @@ end
 
 -- Parses a type string (or a record table); returns a descriptor or nil, message.
 function M.parse(s)
+  -- An already-parsed descriptor (the decoders derive nested types, e.g. a
+  -- list of records, that no type string can spell) is taken as it is.
+  if type(s) == "table" and s.id and M.NAME[s.id] == s.name then return s end
   if type(s) == "table" then return parse_record(s) end
   if type(s) ~= "string" then return nil, "expected a type name" end
   s = trim(s:lower())
