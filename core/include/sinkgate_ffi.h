@@ -189,6 +189,10 @@ int sg_registry_get_config(sg_registry *r, const char *subject, char *level, siz
                            sg_registry_result *res);
 /* PUT /config/S {"compatibility": level}: 0 or -1. */
 int sg_registry_put_config(sg_registry *r, const char *subject, const char *level, sg_registry_result *res);
+/* GET /schemas/ids/ID and GET /subjects/S/versions/latest: 0 with the
+ * response body (JSON) in out, or -1 with res filled (40401/40403 = none). */
+int sg_registry_schema_by_id(sg_registry *r, int32_t id, sg_buf *out, sg_registry_result *res);
+int sg_registry_latest(sg_registry *r, const char *subject, sg_buf *out, sg_registry_result *res);
 void sg_registry_free(sg_registry *r);
 
 /* ---- load generators ---- */
