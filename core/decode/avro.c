@@ -26,6 +26,8 @@ typedef struct writer {
   avro_value_iface_t *iface;   /* resolved writer, NULL when resolution failed */
   avro_value_t value;
   char *error;                 /* why resolution failed */
+  uint8_t *suffix;             /* reader defaults appended to each message */
+  size_t suffix_len;
 } writer;
 
 /* Column c of the relation comes from reader field `field`, or from one
@@ -48,6 +50,7 @@ typedef struct avro_state {
   colmap *cols;
   int ncols;
   sg_buf scratch;    /* packed nested values, decimal text */
+  sg_buf msg;        /* a message with its writer's suffix */
   char path[256];    /* field being converted, for messages */
 } avro_state;
 
@@ -62,6 +65,7 @@ static void free_avro(void *p) {
     }
     avro_schema_decref(w->schema);
     free(w->error);
+    free(w->suffix);
   }
   free(st->writers);
   if (st->reader_iface) {
@@ -72,6 +76,7 @@ static void free_avro(void *p) {
   avro_schema_decref(st->reader);
   free(st->cols);
   sg_buf_free(&st->scratch);
+  sg_buf_free(&st->msg);
   free(st);
 }
 
@@ -148,7 +153,7 @@ sg_decoder *sg_decoder_avro_new(const char *json, size_t len, int confluent, cha
   }
   sg_decoder *d = sg_decoder_make("avro", st->ncols, decode_avro, free_avro, st, err, errlen);
   if (!d) return NULL;
-  if (!confluent && sg_decoder_avro_add_writer(d, 0, json, len, err, errlen) != 0) {
+  if (!confluent && sg_decoder_avro_add_writer(d, 0, json, len, NULL, 0, err, errlen) != 0) {
     sg_decoder_free(d);
     return NULL;
   }
@@ -161,14 +166,23 @@ static writer *find_writer(avro_state *st, int32_t id) {
   return NULL;
 }
 
-int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size_t len, char *err, size_t errlen) {
+int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size_t len, const uint8_t *suffix,
+                               size_t suffix_len, char *err, size_t errlen) {
   if (!d || !d->format || strcmp(d->format, "avro") != 0) return sg_fail(err, errlen, "not an Avro decoder");
   avro_state *st = d->state;
   if (find_writer(st, id)) return 0;
   if (st->nwriters == MAX_WRITERS) return sg_fail(err, errlen, "more than %d writer schemas", MAX_WRITERS);
-  writer w = {id, NULL, NULL, {0}, NULL};
-  if (avro_schema_from_json_length(json, len, &w.schema) != 0)
+  writer w = {id, NULL, NULL, {0}, NULL, NULL, 0};
+  if (suffix_len) {
+    w.suffix = malloc(suffix_len);
+    if (!w.suffix) return sg_fail(err, errlen, "out of memory");
+    memcpy(w.suffix, suffix, suffix_len);
+    w.suffix_len = suffix_len;
+  }
+  if (avro_schema_from_json_length(json, len, &w.schema) != 0) {
+    free(w.suffix);
     return sg_fail(err, errlen, "writer schema %d is not valid Avro: %s", id, avro_strerror());
+  }
   w.iface = avro_resolved_writer_new(w.schema, st->reader);
   if (!w.iface || avro_resolved_writer_new_value(w.iface, &w.value) != 0) {
     char msg[400];
@@ -184,6 +198,7 @@ int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size
     if (w.iface) avro_value_decref(&w.value), avro_value_iface_decref(w.iface);
     avro_schema_decref(w.schema);
     free(w.error);
+    free(w.suffix);
     return sg_fail(err, errlen, "out of memory");
   }
   st->writers = ws;
@@ -426,11 +441,20 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
     return SG_DEC_NEED_SCHEMA;
   }
   if (!w->iface) return sg_fail(err, errlen, "%s", w->error);
-  size_t used;
+  size_t used, orig = len;
   char msg[256];
+  if (w->suffix_len) {
+    st->msg.len = 0;
+    if (sg_buf_append(&st->msg, buf, len) != 0 || sg_buf_append(&st->msg, w->suffix, w->suffix_len) != 0)
+      return sg_fail(err, errlen, "out of memory");
+    buf = (const uint8_t *)st->msg.data;
+    len = st->msg.len;
+  }
   if (sg_avro_check(w->schema, buf, len, &used, msg, sizeof msg) != 0)
     return sg_fail(err, errlen, "%s (after the %d-byte header)", msg, st->confluent ? 5 : 0);
-  if (used != len) return sg_fail(err, errlen, "%zu bytes left after the Avro value (at byte %zu)", len - used, used);
+  if (used != len)
+    return sg_fail(err, errlen, "%zu bytes left after the Avro value (at byte %zu)", len - used,
+                   used - (len - orig) + (st->confluent ? 5 : 0));
   avro_resolved_writer_set_dest(&w->value, &st->rvalue);
   avro_value_reset(&st->rvalue);
   avro_reader_memory_set_source(st->mem, (const char *)buf, (int64_t)len);

@@ -396,8 +396,13 @@ sg_decoder *sg_decoder_csv_new(int ncols, char delimiter, char *err, size_t errl
  * against reader_json (avro-c's schema resolution). confluent = 0 decodes
  * bare Avro written with the reader schema itself (no header). */
 sg_decoder *sg_decoder_avro_new(const char *reader_json, size_t len, int confluent, char *err, size_t errlen);
-/* Registers the writer schema of an id (fetched from the registry). */
-int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size_t len, char *err, size_t errlen);
+/* Registers the writer schema of an id (fetched from the registry).
+ * suffix (may be empty) is appended to every message of this writer before
+ * it is read: the Avro encoding of reader defaults for fields the writer
+ * lacks, which json then declares at its end (avro-c's resolver does not
+ * apply defaults itself; lua/sinkgate/decode/avro_defaults.lua). */
+int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size_t len, const uint8_t *suffix,
+                               size_t suffix_len, char *err, size_t errlen);
 int32_t sg_decoder_avro_missing_id(const sg_decoder *d);
 
 /* Debezium JSON, with or without the schema/payload wrapper. names[i] is

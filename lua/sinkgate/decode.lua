@@ -24,6 +24,7 @@
 -- column count); "error" = undecodable, the runtime's error policy applies.
 local core = require "sinkgate.core"
 local avro_cols = require "sinkgate.decode.avro"
+local avro_defaults = require "sinkgate.decode.avro_defaults"
 local debezium = require "sinkgate.decode.debezium"
 local types = require "sinkgate.types"
 
@@ -93,7 +94,7 @@ local function avro(o)
   if not cols then return nil, err end
   local confluent = o.confluent ~= false
   local d, e2 = made(C.sg_decoder_avro_new(o.schema, #o.schema, confluent and 1 or 0, core.errbuf, core.ERRLEN), cols,
-    { fetch = o.fetch })
+    { fetch = o.fetch, reader = o.schema })
   if d and C.sg_decoder_ncols(d.h) ~= #cols then
     return nil, ("internal: Avro columns differ between C (%d) and Lua (%d)"):format(C.sg_decoder_ncols(d.h), #cols)
   end
@@ -102,7 +103,8 @@ end
 
 -- Registers the writer schema of an id (the runtime or fetch callback).
 function D:add_writer(id, schema)
-  if C.sg_decoder_avro_add_writer(self.h, id, schema, #schema, core.errbuf, core.ERRLEN) ~= 0 then
+  local resolved, suffix = avro_defaults.bridge(self.reader, schema)
+  if C.sg_decoder_avro_add_writer(self.h, id, resolved, #resolved, suffix, #suffix, core.errbuf, core.ERRLEN) ~= 0 then
     return nil, core.err()
   end
   return true
