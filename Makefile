@@ -113,3 +113,6 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# Decoder fuzz targets: `make fuzz` (rules in their own file to keep merges apart).
+-include fuzz/decode.mk

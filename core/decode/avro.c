@@ -243,13 +243,13 @@ static int mul_checked(int64_t v, int64_t by, int64_t *out) {
 
 static int to_scalar(conv *c, avro_value_t *v, const sg_typeinfo *t, scalar *s, sg_buf *scratch) {
   avro_type_t at = avro_value_get_type(v);
-  int32_t i32;
-  int64_t i64;
-  float f32;
-  double f64;
-  int b;
-  const void *p;
-  size_t n;
+  int32_t i32 = 0;
+  int64_t i64 = 0;
+  float f32 = 0;
+  double f64 = 0;
+  int b = 0;
+  const void *p = NULL;
+  size_t n = 0;
   s->fixed = 1;
   switch (at) {
     case AVRO_BOOLEAN:
@@ -319,7 +319,7 @@ static int to_scalar(conv *c, avro_value_t *v, const sg_typeinfo *t, scalar *s, 
       s->p = p, s->n = n;
       return 0;
     case AVRO_ENUM: {
-      int idx;
+      int idx = -1;
       avro_value_get_enum(v, &idx);
       const char *sym = avro_schema_enum_get(avro_value_get_schema(v), idx);
       if (t->type != SG_T_TEXT || !sym) return cfail(c, "type mismatch", at, t);
@@ -352,7 +352,7 @@ static int pack_nullable(conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf 
 
 static int pack(conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *out, int depth) {
   avro_type_t at = avro_value_get_type(v);
-  size_t n;
+  size_t n = 0;
   if (depth > 64) return cfail(c, "nested too deeply", at, t);
   int kind = sg_type_kind(t->type);
   if (kind != SG_K_NESTED) {
@@ -378,7 +378,7 @@ static int pack(conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *out, int
     if ((int)n != t->nfields) return cfail(c, "record field count differs from the column type", at, t);
     for (int i = 0; i < t->nfields; i++) {
       avro_value_t f;
-      avro_value_get_by_index(v, (size_t)i, &f, NULL);
+      if (avro_value_get_by_index(v, (size_t)i, &f, NULL) != 0) return cfail(c, "missing record field", at, t);
       if (pack_nullable(c, &f, t->field_types[i], out, depth + 1) != 0) return -1;
     }
     return 0;
@@ -390,7 +390,7 @@ static int pack(conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *out, int
   for (size_t i = 0; i < n; i++) {
     avro_value_t e;
     const char *key = NULL;
-    avro_value_get_by_index(v, i, &e, &key);
+    if (avro_value_get_by_index(v, i, &e, &key) != 0) return cfail(c, "missing element", at, t);
     if (at == AVRO_MAP) {
       size_t kl = key ? strlen(key) : 0;
       if (sg_pack_u32(out, (uint32_t)kl) != 0 || sg_buf_append(out, key, kl) != 0) return -1;
@@ -465,14 +465,15 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
     colmap m = st->cols[i];
     avro_value_t v = root;
     const char *name = "(value)";
-    if (m.field >= 0) avro_value_get_by_index(&root, (size_t)m.field, &v, &name);
+    if (m.field >= 0 && avro_value_get_by_index(&root, (size_t)m.field, &v, &name) != 0)
+      return sg_fail(err, errlen, "Avro: reader field %d missing", m.field);
     snprintf(st->path, sizeof st->path, "%s", name ? name : "?");
     if (m.branch >= 0) {
       int disc = -1;
       avro_value_get_discriminant(&v, &disc);
       if (disc != m.branch) continue; /* another branch's column: stays NULL */
       avro_value_t br;
-      avro_value_get_current_branch(&v, &br);
+      if (avro_value_get_current_branch(&v, &br) != 0) continue;
       v = br;
     }
     if (put_cell(&c, &v, b, row, first_col + i) != 0) return SG_DEC_ERROR;

@@ -22,6 +22,11 @@ typedef struct csv_state {
 
 static int no_space(unsigned char c) { return 0; }
 
+/* Field i's bytes (the text buffer stays NULL while every field is empty). */
+static const uint8_t *field(const csv_state *st, size_t i) {
+  return st->text.data ? (const uint8_t *)st->text.data + st->offs[i] : (const uint8_t *)"";
+}
+
 static void on_field(void *s, size_t len, void *ud) {
   csv_state *st = ud;
   if (st->records > 0) { /* a field after the first record: counted, not kept */
@@ -104,7 +109,7 @@ static int decode_csv(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *b
     return SG_DEC_SKIP;
   }
   for (int i = 0; i < d->ncols; i++) {
-    const uint8_t *f = (const uint8_t *)st->text.data + st->offs[i];
+    const uint8_t *f = field(st, (size_t)i);
     size_t n = st->offs[i + 1] - st->offs[i], off;
     if (!sg_utf8_valid(f, n, &off))
       return sg_fail(err, errlen, "CSV column %d: invalid UTF-8 at byte %zu of the field", i + 1, off);
@@ -129,7 +134,7 @@ int sg_csv_header(const uint8_t *buf, size_t len, char delimiter, sg_buf *names,
   if (rc == 0 && st->nfields == 0) rc = sg_fail(err, errlen, "CSV header is empty");
   for (size_t i = 0; rc == 0 && i < st->nfields; i++) {
     size_t n = st->offs[i + 1] - st->offs[i], off;
-    const uint8_t *f = (const uint8_t *)st->text.data + st->offs[i];
+    const uint8_t *f = field(st, (size_t)i);
     if (n == 0 || memchr(f, 0, n)) rc = sg_fail(err, errlen, "CSV header column %zu: empty or has a NUL byte", i + 1);
     else if (!sg_utf8_valid(f, n, &off)) rc = sg_fail(err, errlen, "CSV header column %zu: invalid UTF-8", i + 1);
     else if (sg_buf_append(names, f, n) != 0 || sg_buf_putc(names, 0) != 0) rc = sg_fail(err, errlen, "out of memory");
