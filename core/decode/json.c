@@ -193,6 +193,7 @@ static int value(parser *p, int depth) {
   ws(p);
   if (p->i >= p->n) return fail_at(p, "unexpected end");
   uint8_t c = p->s[p->i];
+  if (!strchr("{[\"tfn-0123456789", c) || c == 0) return fail_at(p, "unexpected character");
   int type = c == '{' ? SG_J_OBJ : c == '[' ? SG_J_ARR : c == '"' ? SG_J_STR : c == 't' ? SG_J_TRUE
            : c == 'f' ? SG_J_FALSE : c == 'n' ? SG_J_NULL : SG_J_NUM;
   int32_t self = add_node(p, type);

@@ -96,7 +96,7 @@ local function row_struct(schema)
   if type(schema) ~= "table" or schema.type ~= "struct" then return nil, "the embedded schema is not a struct" end
   for _, which in ipairs({ "after", "before" }) do
     for _, f in ipairs(schema.fields or {}) do
-      if f.field == which and f.type == "struct" then return f end
+      if f.field == which and f.type == "struct" and #(f.fields or {}) > 0 then return f end
     end
   end
   return nil, "the embedded schema has no before/after struct (is this a Debezium envelope?)"
