@@ -116,3 +116,4 @@ clean:
 
 # Decoder fuzz targets: `make fuzz` (rules in their own file to keep merges apart).
 -include fuzz/decode.mk
+-include bench/decode.mk

@@ -52,6 +52,14 @@ int sg_decode(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *b, uint32
 int sg_utf8_valid(const uint8_t *p, size_t len, size_t *bad_off) {
   size_t i = 0;
   while (i < len) {
+    /* ASCII runs, eight bytes at a time */
+    while (len - i >= 8) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= len) break;
     uint8_t c = p[i];
     if (c < 0x80) {
       i++;
