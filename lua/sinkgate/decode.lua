@@ -113,7 +113,6 @@ end
 local function dbz(o)
   local cols, hints = o.columns, nil
   if o.sample then
-    local err
     cols, hints = debezium.columns_from_message(o.sample)
     if not cols then return nil, hints end
   end
@@ -127,13 +126,12 @@ local function dbz(o)
     norm[i] = { c[1], t, not_null = c.not_null }
     names[i] = c[1]
   end
-  local carr, keep = core.strings(names)
+  local carr, keep = core.strings(names) -- keep anchors the strings until the C side has copied them
   local harr = ffi.new("int[?]", #norm)
   for i = 1, #norm do harr[i - 1] = hints and hints[i] or 0 end
-  local d, err = made(C.sg_decoder_debezium_new(#norm, carr, harr, core.errbuf, core.ERRLEN), norm,
-    { info = ffi.new("sg_dbz_info"), keys = o.keys })
-  keep = nil -- the C side copied the names
-  return d, err or keep
+  local h = C.sg_decoder_debezium_new(#norm, carr, harr, core.errbuf, core.ERRLEN)
+  assert(keep)
+  return made(h, norm, { info = ffi.new("sg_dbz_info"), keys = o.keys })
 end
 
 local SIMPLE = {
