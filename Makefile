@@ -24,6 +24,8 @@ SANITIZE   ?=
 PKGS       := luajit rdkafka avro-c libcurl yaml-0.1 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcsv (the CSV source format) ships no pkg-config file.
+PKG_LIBS   += -lcsv
 
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -111,3 +113,7 @@ uninstall:
 
 clean:
 	rm -rf build
+
+# Decoder fuzz targets: `make fuzz` (rules in their own file to keep merges apart).
+-include fuzz/decode.mk
+-include bench/decode.mk

@@ -228,3 +228,27 @@ int sg_registry_put_config(sg_registry *r, const char *subject, const char *leve
   free(path);
   return rc;
 }
+
+/* The body of a successful GET, copied out for the caller to parse. */
+static int get_body(sg_registry *r, const char *path, sg_buf *out, sg_registry_result *res) {
+  int rc = request(r, "GET", path, NULL, res);
+  if (rc != 0) return -1;
+  out->len = 0;
+  if (sg_buf_append(out, r->body.data ? r->body.data : "", r->body.len) != 0)
+    return sg_fail(res->message, sizeof res->message, "out of memory");
+  return 0;
+}
+
+int sg_registry_schema_by_id(sg_registry *r, int32_t id, sg_buf *out, sg_registry_result *res) {
+  char path[64];
+  snprintf(path, sizeof path, "/schemas/ids/%d", (int)id);
+  return get_body(r, path, out, res);
+}
+
+int sg_registry_latest(sg_registry *r, const char *subject, sg_buf *out, sg_registry_result *res) {
+  char *path = subject_path(r, "/subjects/", subject, "/versions/latest");
+  if (!path) return sg_fail(res->message, sizeof res->message, "out of memory");
+  int rc = get_body(r, path, out, res);
+  free(path);
+  return rc;
+}

@@ -66,6 +66,38 @@ function M:ensure_compatibility(subject, level)
   return level, "set"
 end
 
+local function get_json(self, fn, arg, what)
+  local buf = ffi.new("sg_buf")
+  local rc = fn(self.h, arg, buf, self.res)
+  local body = rc == 0 and ffi.string(buf.data, buf.len) or nil
+  C.sg_buf_free(buf)
+  if rc ~= 0 then return nil, failure(self.res, what) end
+  local t = require("cjson.safe").decode(body)
+  if type(t) ~= "table" or type(t.schema) ~= "string" then
+    return nil, { message = what .. ": registry answered without a schema: " .. body:sub(1, 200) }
+  end
+  return t
+end
+
+-- The schema text of a registry id (GET /schemas/ids/ID), cached: ids are
+-- immutable. Returns text, schemaType or nil, failure.
+function M:schema_by_id(id)
+  self.by_id = self.by_id or {}
+  local hit = self.by_id[id]
+  if hit then return hit[1], hit[2] end
+  local t, err = get_json(self, C.sg_registry_schema_by_id, id, "schema id " .. tostring(id))
+  if not t then return nil, err end
+  self.by_id[id] = { t.schema, t.schemaType or "AVRO" }
+  return t.schema, t.schemaType or "AVRO"
+end
+
+-- The latest version of a subject: { id =, version =, schema =, schemaType = } or nil, failure.
+function M:latest(subject)
+  local t, err = get_json(self, C.sg_registry_latest, subject, "latest " .. subject)
+  if not t then return nil, err end
+  return { id = t.id, version = t.version, schema = t.schema, schemaType = t.schemaType or "AVRO" }
+end
+
 -- Publishes a sink plan's Avro schemas; returns { key = id?, value = id? }
 -- or nil, failure (a table with message, http_status, error_code).
 function M:publish(plan)

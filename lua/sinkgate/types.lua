@@ -105,6 +105,9 @@ end
 -- scope: name → definition of the config's named types.
 parse = function(s, scope, seen)
   seen = seen or {}
+  -- An already-parsed descriptor (the decoders derive nested types, e.g. a
+  -- list of records, that no type string can spell) is taken as it is.
+  if type(s) == "table" and s.id and M.NAME[s.id] == s.name then return s end
   if type(s) == "table" then return parse_table(s, scope, seen) end
   if type(s) ~= "string" then return nil, "expected a type name" end
   local orig = trim(s)

@@ -79,4 +79,28 @@ describe("registry client", function()
     assert.equal(2, c.res.attempts)
     assert.matches("Couldn't connect", err.message)
   end)
+  it("reads a schema by id and a subject's latest version, and feeds an Avro decoder", function()
+    local c = client()
+    local id = assert(c:register("rc5-value", A))
+    local latest = assert(c:latest("rc5-value"))
+    assert.same({ id, 1, "AVRO" }, { latest.id, latest.version, latest.schemaType })
+    assert.same(cjson.decode(A), cjson.decode(latest.schema))
+    assert.same(cjson.decode(A), cjson.decode((assert(c:schema_by_id(id)))))
+    local none, err = c:latest("rc-missing-value")
+    assert.is_nil(none)
+    assert.equal(404, err.http_status)
+    -- a decoder whose writer schemas come from the registry by id
+    local decode = require "sinkgate.decode"
+    local relation = require "sinkgate.relation"
+    local rows = require "sinkgate.rows"
+    local core = require "sinkgate.core"
+    local d = assert(decode.new("avro", { schema = latest.schema, fetch = function(i) return c:schema_by_id(i) end }))
+    local rel = assert(relation.new("t", d:relation_columns()))
+    local b = core.ffi.gc(core.C.sg_batch_new(rel:c_schema(), 2), core.C.sg_batch_free)
+    local r = core.C.sg_batch_push_row(b, 1, 1)
+    local msg = string.char(0, math.floor(id / 16777216) % 256, math.floor(id / 65536) % 256, math.floor(id / 256) % 256, id % 256)
+      .. string.char(0x54) -- zigzag 42
+    assert(d:into(b, r, 0, msg))
+    assert.equal(42, rows.get(b, r, 0, rel.columns[1].type))
+  end)
 end)
