@@ -503,6 +503,8 @@ static int put_map(ctx *c, const pb_field *f, size_t a, size_t b, int depth) {
     }
     start = d->counts + s.cbase;
     int r = put_field(c, e, 1, s.base + start[1], s.base + start[2], 0, depth + 1);
+    /* An entry without its message value holds the empty message, not NULL. */
+    if (r == 1 && e->fields[1].type == PB_MESSAGE) r = decode_record(c, e->fields[1].msg, NULL, 0, 0, 0, depth + 2);
     if (r < 0) goto out;
     if (r == 1) d->out.data[ents[k].val] = 1;
     ents[k].vlen = d->out.len - ents[k].val;

@@ -408,6 +408,11 @@ int sg_pb_decoder_field(const sg_pb_decoder *d, int message, int i, sg_pb_field_
  * one per line into out; returns their count, or -1. */
 int sg_pb_fds_messages(const void *fds, size_t len, const char *file, sg_buf *out, char *err,
                        size_t errlen);
+/* Compiles .proto text with the real compiler (`protoc`, or the given
+ * path; run without a shell, --include_imports, into a private temporary
+ * directory) saved as file_name; the FileDescriptorSet into out. */
+int sg_pb_compile_proto(const char *protoc, const char *text, size_t len, const char *file_name, sg_buf *out,
+                        char *err, size_t errlen);
 /* ==== end of protobuf decoder ==== */
 
 #endif

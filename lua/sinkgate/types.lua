@@ -45,6 +45,8 @@ end
 
 -- Parses a type string (or a record table); returns a descriptor or nil, message.
 function M.parse(s)
+  -- An already-parsed descriptor (decoders derive types from schemas, e.g. a list of records).
+  if type(s) == "table" and s.id and M.NAME[s.id] == s.name then return s end
   if type(s) == "table" then return parse_record(s) end
   if type(s) ~= "string" then return nil, "expected a type name" end
   s = trim(s:lower())
