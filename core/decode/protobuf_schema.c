@@ -96,7 +96,8 @@ static int collect(build *B, const FDSet *set) {
 }
 
 static named *lookup(named *v, int n, const char *name) {
-  if (name && name[0] == '.') name++;
+  if (!name) return NULL;
+  if (name[0] == '.') name++;
   for (int i = 0; i < n; i++)
     if (strcmp(v[i].name, name) == 0) return &v[i];
   return NULL;
@@ -324,6 +325,12 @@ static int compile_msg(build *B, named *m, int depth) {
     by_number[i] = (int32_t)pairs[i].idx;
   }
   free(pairs);
+  /* Field names become column/record field names: protoc never repeats one,
+   * a hand-made descriptor set might. */
+  for (size_t i = 0; i < mp->n_field; i++)
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(fields[i].name, fields[j].name) == 0)
+        return sg_fail(B->err, B->errlen, "%s: field name %s is used twice", m->name, fields[i].name);
   for (size_t i = 0; i < mp->n_field; i++)
     if (fields[i].map && check_map_entry(B, &d->msgs[fields[i].msg]) != 0) return -1;
   m->state = 2;

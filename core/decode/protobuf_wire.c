@@ -187,6 +187,7 @@ static int scan(ctx *c, const pb_msg *m, const uint8_t *p, size_t len, size_t a,
   size_t raw = d->nocc;
   uint32_t seq = 0;
   if (a == b) {
+    if (!p) p = (const uint8_t *)""; /* an absent message: no bytes (and no NULL arithmetic) */
     if (scan_span(c, m, p, p + len, &seq, depth) != 0) return -1;
   } else {
     for (size_t k = a; k < b; k++) {
@@ -512,7 +513,7 @@ static int put_map(ctx *c, const pb_field *f, size_t a, size_t b, int depth) {
   }
   size_t total = 4;
   for (size_t k = 0; k < n; k++) {
-    ents[k].kp = d->keys.data + ents[k].key;
+    ents[k].kp = d->keys.data ? d->keys.data + ents[k].key : ""; /* all keys empty: no buffer yet */
     total += 4 + ents[k].klen + ents[k].vlen;
   }
   if (n) qsort(ents, n, sizeof *ents, cmp_ent);
