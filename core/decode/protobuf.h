@@ -76,8 +76,8 @@ struct sg_pb_decoder {
   size_t ncounts, capcounts;
   sg_buf out;        /* packed nested values under construction */
   sg_buf keys;       /* map keys in text form */
-  const sg_schema *checked; /* the batch schema last found to match */
-  int checked_col;
+  const sg_schema *checked; /* the batch schema last found to match (kept alive by the caller) */
+  int checked_col, checked_ncols;
 };
 
 /* Index of the field with this number in m, or -1. */

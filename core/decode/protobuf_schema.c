@@ -450,6 +450,8 @@ int sg_pb_fds_messages(const void *fds, size_t len, const char *file, sg_buf *ou
   return n;
 }
 
+int sg_pb_decoder_flags(const sg_pb_decoder *d) { return d->flags; }
+
 int sg_pb_decoder_nmessages(const sg_pb_decoder *d) { return d->nmsgs; }
 
 const char *sg_pb_decoder_message_name(const sg_pb_decoder *d, int message) {

@@ -588,7 +588,7 @@ static int same_type(const sg_pb_decoder *d, const pb_field *f, const sg_typeinf
 static int check_schema(ctx *c, const sg_batch *b, int first_col) {
   sg_pb_decoder *d = c->d;
   const pb_msg *m = &d->msgs[0];
-  if (d->checked == b->schema && d->checked_col == first_col) return 0;
+  if (d->checked == b->schema && d->checked_col == first_col && d->checked_ncols == b->schema->ncols) return 0;
   if (first_col < 0 || first_col > b->ncols || m->nfields > b->ncols - first_col)
     return sg_fail(c->err, c->errlen, "the batch has no room for the %d fields of %s at column %d", m->nfields,
                    m->full_name, first_col);
@@ -598,6 +598,7 @@ static int check_schema(ctx *c, const sg_batch *b, int first_col) {
                      b->schema->cols[first_col + i].name, m->full_name, m->fields[i].name);
   d->checked = b->schema;
   d->checked_col = first_col;
+  d->checked_ncols = b->schema->ncols;
   return 0;
 }
 

@@ -400,6 +400,7 @@ typedef struct sg_pb_field_info {
   int message;             /* message index of a message/map field, or -1 */
   const char *type_name;   /* message or enum full name, or NULL */
 } sg_pb_field_info;
+int sg_pb_decoder_flags(const sg_pb_decoder *d);
 int sg_pb_decoder_nmessages(const sg_pb_decoder *d);
 const char *sg_pb_decoder_message_name(const sg_pb_decoder *d, int message);
 int sg_pb_decoder_nfields(const sg_pb_decoder *d, int message);

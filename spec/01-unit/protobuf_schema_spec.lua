@@ -262,3 +262,25 @@ describe("protobuf malformed input", function()
     assert.truthy(leaf:decode(b, r, 0, "")) -- its own relation fits
   end)
 end)
+
+describe("protobuf schema ids", function()
+  local v1 = 'syntax = "proto3"; package s; message M { int64 id = 1; string name = 2; }'
+
+  it("accepts another id whose schema defines the same message, refuses a changed one", function()
+    local d = assert(pb.from_registry(v1, { schema_id = 1 }))
+    local framed = "\0\0\0\0\2\0\8\5"
+    local got, _, code = fx.decode(d, framed)
+    assert.is_nil(got)
+    assert.equal(-2, code)
+    -- The same message under another id (e.g. re-registered in another subject), comments aside.
+    assert.is_true(d:accept_schema(2, "// copy\n" .. v1))
+    got = assert(fx.decode(d, framed))
+    assert.equal("5", got.id)
+    local ok, err = d:accept_schema(3, 'syntax = "proto3"; package s; message M { int64 id = 1; int32 name = 2; }')
+    assert.is_nil(ok)
+    assert.matches("schema id 3 defines s.M differently", err, 1, true)
+    ok, err = d:accept_schema(4, 'syntax = "proto3"; package t; message M { int64 id = 1; }')
+    assert.is_nil(ok)
+    assert.matches('schema id 4: protobuf message "s.M" not found', err, 1, true)
+  end)
+end)

@@ -149,6 +149,45 @@ function M:accept(id)
   if C.sg_pb_decoder_accept_id(self.c, id) ~= 0 then error("too many accepted schema ids", 2) end
 end
 
+-- A text signature of the compiled message tree: names, numbers, types,
+-- labels and nullability of every reachable field.
+local function signature(d, msg, out, seen)
+  if seen[msg] then return end
+  seen[msg] = true
+  out[#out + 1] = ffi.string(C.sg_pb_decoder_message_name(d, msg)) .. "{"
+  for _, f in ipairs(fields_of(d, msg)) do
+    out[#out + 1] = ("%s=%d:%d:%s%s%s;"):format(f.name, f.number, f.proto_type, f.repeated and "r" or "",
+      f.map and "m" or "", f.nullable and "n" or "")
+    if f.message >= 0 then signature(d, f.message, out, seen) end
+  end
+  out[#out + 1] = "}"
+end
+
+function M:signature()
+  local out = {}
+  signature(self.c, 0, out, {})
+  return table.concat(out)
+end
+
+-- Accepts schema `id` whose .proto text (from the registry) was met in a
+-- message, if its message compiles to the same fields as this decoder's (the
+-- reference's rule: Protobuf schema evolution is not supported). true, or
+-- nil and why.
+function M:accept_schema(id, text, protoc)
+  local fds, err = M.compile(text, "schema.proto", protoc)
+  if not fds then return nil, err end
+  local other
+  other, err = M.new { descriptor_set = fds, message = self.message,
+    optional = bit.band(C.sg_pb_decoder_flags(self.c), M.OPTIONAL_NULL) ~= 0 and "null" or "default" }
+  if not other then return nil, ("schema id %d: %s"):format(id, err) end
+  if other:signature() ~= self:signature() then
+    return nil, ("schema id %d defines %s differently from the schema this source was created with; " ..
+      "Protobuf schema evolution is not supported (re-create the source)"):format(id, self.message)
+  end
+  self:accept(id)
+  return true
+end
+
 -- The schema id of the last framed message decoded, or nil.
 function M:last_id()
   local id = C.sg_pb_decoder_last_id(self.c)
