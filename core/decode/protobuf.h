@@ -83,4 +83,42 @@ struct sg_pb_decoder {
 /* Index of the field with this number in m, or -1. */
 int pb_msg_find(const pb_msg *m, int32_t number);
 
+/* ---- the reader shared by protobuf_wire.c, protobuf_map.c and protobuf_decode.c ---- */
+
+/* One field occurrence found by a scan. */
+typedef struct pb_occ {
+  const uint8_t *p;  /* LEN: the payload */
+  uint64_t v;        /* VARINT: the value; I32/I64: the raw bits; LEN: the length */
+  uint32_t seq;      /* position in the message, for the oneof rule */
+  int32_t field;     /* index in the message (unknown fields are not recorded) */
+  uint8_t wt;
+} pb_occ;
+
+typedef struct pb_ctx {
+  sg_pb_decoder *d;
+  char *err;
+  size_t errlen;
+} pb_ctx;
+
+/* A scanned message: its occurrences sorted by field at d->occ[base, base+n),
+ * field i's being [start[i], start[i+1]) relative to base, start at d->counts + cbase
+ * (re-read it after any nested call: the stacks may move). */
+typedef struct pb_scanned {
+  size_t base, n;
+  size_t cbase; /* counts stack: nfields + 1 starts, then noneof winners */
+} pb_scanned;
+
+int pb_read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out);
+int pb_utf8_ok(const uint8_t *s, size_t n);
+int64_t pb_as_int(int type, uint64_t v);
+/* Scans one span (p, len), or the payloads of occurrences [a, b) merged. */
+int pb_scan(pb_ctx *c, const pb_msg *m, const uint8_t *p, size_t len, size_t a, size_t b, int depth, pb_scanned *s);
+void pb_pop(sg_pb_decoder *d, size_t raw, size_t cbase);
+int pb_put_u32(pb_ctx *c, uint32_t v);
+/* Field i of m from occurrences [a, b): its packed value into d->out; 1 = NULL. */
+int pb_put_field(pb_ctx *c, const pb_msg *m, int i, size_t a, size_t b, int absent, int depth);
+int pb_oneof_lost(const sg_pb_decoder *d, const pb_msg *m, const pb_scanned *s, int i);
+int pb_decode_record(pb_ctx *c, int msg, const uint8_t *p, size_t len, size_t a, size_t b, int depth);
+int pb_put_map(pb_ctx *c, const pb_field *f, size_t a, size_t b, int depth);
+
 #endif
