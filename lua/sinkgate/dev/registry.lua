@@ -142,8 +142,8 @@ local function check_schema(kind, text)
     if not c then return nil, "not JSON" end
     return "JSON:" .. c
   elseif kind == "PROTOBUF" then
-    local ok, err = require("sinkgate.decode.protobuf").compile(text)
-    if not ok then return nil, err end
+    local ok, why = require("sinkgate.decode.protobuf").compile(text)
+    if not ok then return nil, why end
     return "PROTOBUF:" .. text
   end
   return nil, "unknown schemaType " .. tostring(kind)
