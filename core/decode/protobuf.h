@@ -117,7 +117,7 @@ void pb_pop(sg_pb_decoder *d, size_t raw, size_t cbase);
 int pb_put_u32(pb_ctx *c, uint32_t v);
 /* Field i of m from occurrences [a, b): its packed value into d->out; 1 = NULL. */
 int pb_put_field(pb_ctx *c, const pb_msg *m, int i, size_t a, size_t b, int absent, int depth);
-int pb_oneof_lost(const sg_pb_decoder *d, const pb_msg *m, const pb_scanned *s, int i);
+int pb_field_range(const sg_pb_decoder *d, const pb_msg *m, const pb_scanned *s, int i, size_t *a, size_t *b);
 int pb_decode_record(pb_ctx *c, int msg, const uint8_t *p, size_t len, size_t a, size_t b, int depth);
 int pb_put_map(pb_ctx *c, const pb_field *f, size_t a, size_t b, int depth);
 

@@ -110,8 +110,9 @@ int sg_pb_decode(sg_pb_decoder *d, const uint8_t *buf, size_t len, sg_batch *b, 
   if (pb_scan(&c, m, p, (size_t)(end - p), 0, 0, 0, &s) != 0) return -1;
   for (int i = 0; i < m->nfields; i++) {
     d->out.len = 0;
-    const uint32_t *start = d->counts + s.cbase;
-    int r = pb_put_field(&c, m, i, s.base + start[i], s.base + start[i + 1], pb_oneof_lost(d, m, &s, i), 0);
+    size_t a, e;
+    int absent = pb_field_range(d, m, &s, i, &a, &e);
+    int r = pb_put_field(&c, m, i, a, e, absent, 0);
     if (r < 0) return -1;
     if (r == 1) continue; /* NULL: pushed rows start all-NULL */
     int col = first_col + i;

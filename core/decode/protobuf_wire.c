@@ -388,12 +388,30 @@ int pb_put_field(pb_ctx *c, const pb_msg *m, int i, size_t a, size_t b, int abse
   return put_value(c, f, o.v, o.p, depth);
 }
 
-/* Whether field i lost its oneof to a later member. */
-int pb_oneof_lost(const sg_pb_decoder *d, const pb_msg *m, const pb_scanned *s, int i) {
+/* The occurrences [*a, *b) of field i in scanned message s; returns 1 when
+ * the field counts as absent because a later member of its oneof won. A
+ * message member that wins keeps only what came after the other members'
+ * last occurrence: setting another member had cleared it. */
+int pb_field_range(const sg_pb_decoder *d, const pb_msg *m, const pb_scanned *s, int i, size_t *a, size_t *b) {
+  const uint32_t *start = d->counts + s->cbase;
+  const pb_occ *all = d->occ;
+  *a = s->base + start[i];
+  *b = s->base + start[i + 1];
   int g = m->fields[i].oneof;
   if (g < 0) return 0;
-  uint32_t w = d->counts[s->cbase + (size_t)m->nfields + 1 + (size_t)g];
-  return w != UINT32_MAX && w != (uint32_t)i;
+  uint32_t w = start[(size_t)m->nfields + 1 + (size_t)g];
+  if (w != UINT32_MAX && w != (uint32_t)i) return 1;
+  if (m->fields[i].type != PB_MESSAGE || *a == *b) return 0;
+  uint32_t cutoff = 0;
+  int other = 0;
+  for (int j = 0; j < m->nfields; j++) {
+    if (j == i || m->fields[j].oneof != g || start[j] == start[j + 1]) continue;
+    uint32_t last = all[s->base + start[j + 1] - 1].seq;
+    if (!other || last > cutoff) cutoff = last;
+    other = 1;
+  }
+  while (other && *a < *b && all[*a].seq < cutoff) (*a)++;
+  return 0;
 }
 
 /* A nested message as a packed record: per field, a null flag and a value. */
@@ -406,8 +424,9 @@ int pb_decode_record(pb_ctx *c, int msg, const uint8_t *p, size_t len, size_t a,
   for (int i = 0; i < m->nfields; i++) {
     size_t flag = d->out.len;
     if (sg_buf_putc(&d->out, 0) != 0) return sg_fail(c->err, c->errlen, "out of memory");
-    const uint32_t *start = d->counts + s.cbase;
-    int r = pb_put_field(c, m, i, s.base + start[i], s.base + start[i + 1], pb_oneof_lost(d, m, &s, i), depth);
+    size_t a, e;
+    int absent = pb_field_range(d, m, &s, i, &a, &e);
+    int r = pb_put_field(c, m, i, a, e, absent, depth);
     if (r < 0) return -1;
     if (r == 1) d->out.data[flag] = 1;
   }
