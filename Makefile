@@ -43,6 +43,9 @@ LUA_SRC    := $(shell find lua -name '*.lua')
 
 all: $(BUILD)/sinkgate $(BUILD)/sinkgate_core.so $(BUILD)/lua/sinkgate/cdef.lua $(BUILD)/test_core
 
+# Per-component build rules (generated code, extra libraries).
+include core/decode/protobuf.mk
+
 # Objects depend on the flags they were built with, so a changed CFLAGS or
 # LUADIR (LuaRocks passes its own) rebuilds them.
 $(BUILD)/flags: FORCE
@@ -117,3 +120,5 @@ clean:
 # Decoder fuzz targets: `make fuzz` (rules in their own file to keep merges apart).
 -include fuzz/decode.mk
 -include bench/decode.mk
+# Fuzz targets, one included makefile per decoder.
+-include fuzz/protobuf.mk

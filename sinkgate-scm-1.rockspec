@@ -25,6 +25,7 @@ external_dependencies = {
   RDKAFKA = { header = "librdkafka/rdkafka.h" },
   AVRO = { header = "avro.h" },
   YAML = { header = "yaml.h" },
+  PROTOBUF_C = { header = "protobuf-c/protobuf-c.h" },
 }
 build = {
   type = "make",

@@ -484,5 +484,54 @@ int sg_utf8_valid(const uint8_t *p, size_t len, size_t *bad_off);
 /* 0 when p[0..len) is one valid JSON value (RFC 8259), else -1 with a message. */
 int sg_json_validate(const uint8_t *p, size_t len, char *err, size_t errlen);
 /* ==== end of decoders ==== */
+/* ==== protobuf decoder (core/decode/protobuf*.c) ==== */
+/* Compiled from a FileDescriptorSet (as `protoc --include_imports
+ * --descriptor_set_out` writes) and a fully-qualified message name; the
+ * relation's columns are the message's fields in declaration order. */
+typedef struct sg_pb_decoder sg_pb_decoder;
+enum {
+  SG_PB_CONFLUENT = 1,      /* input has the registry's framing: 0, i32 BE id, message indexes */
+  SG_PB_OPTIONAL_NULL = 2   /* fields with explicit presence (optional, oneof) are NULL when absent */
+};
+sg_pb_decoder *sg_pb_decoder_new(const void *fds, size_t len, const char *message, int flags,
+                                 char *err, size_t errlen);
+void sg_pb_decoder_free(sg_pb_decoder *d);
+/* Decodes one message into cells [first_col, first_col + nfields(0)) of row
+ * `row` (already pushed) of b. 0 = decoded; -1 = malformed input (err says
+ * why; the row's cells are then unspecified and the caller drops the row);
+ * -2 = framed with a schema id not accepted (see sg_pb_decoder_accept_id). */
+int sg_pb_decode(sg_pb_decoder *d, const uint8_t *buf, size_t len, sg_batch *b, uint32_t row,
+                 int first_col, char *err, size_t errlen);
+/* Confluent framing: the schema id of the last framed input (-1 = none yet);
+ * accept_id adds an id known to carry this schema (none accepted = any id). */
+int32_t sg_pb_decoder_last_id(const sg_pb_decoder *d);
+int sg_pb_decoder_accept_id(sg_pb_decoder *d, int32_t id);
+/* The compiled schema, for the SQL mapping (lua/sinkgate/decode/protobuf.lua):
+ * messages reachable from the root (index 0), each with its fields. */
+typedef struct sg_pb_field_info {
+  const char *name;
+  int32_t number;
+  int proto_type;          /* FieldDescriptorProto.Type: 1 double … 18 sint64 */
+  int repeated;
+  int map;                 /* message is the map entry: field 0 key, field 1 value */
+  int nullable;            /* NULL when absent */
+  int message;             /* message index of a message/map field, or -1 */
+  const char *type_name;   /* message or enum full name, or NULL */
+} sg_pb_field_info;
+int sg_pb_decoder_flags(const sg_pb_decoder *d);
+int sg_pb_decoder_nmessages(const sg_pb_decoder *d);
+const char *sg_pb_decoder_message_name(const sg_pb_decoder *d, int message);
+int sg_pb_decoder_nfields(const sg_pb_decoder *d, int message);
+int sg_pb_decoder_field(const sg_pb_decoder *d, int message, int i, sg_pb_field_info *out);
+/* The full names of the top-level messages of `file` in a descriptor set,
+ * one per line into out; returns their count, or -1. */
+int sg_pb_fds_messages(const void *fds, size_t len, const char *file, sg_buf *out, char *err,
+                       size_t errlen);
+/* Compiles .proto text with the real compiler (`protoc`, or the given
+ * path; run without a shell, --include_imports, into a private temporary
+ * directory) saved as file_name; the FileDescriptorSet into out. */
+int sg_pb_compile_proto(const char *protoc, const char *text, size_t len, const char *file_name, sg_buf *out,
+                        char *err, size_t errlen);
+/* ==== end of protobuf decoder ==== */
 
 #endif

@@ -80,7 +80,8 @@ void sg_batch_set_f64(sg_batch *b, uint32_t row, int col, double v) {
 
 int sg_batch_set_bytes(sg_batch *b, uint32_t row, int col, const void *p, size_t len) {
   if (len > UINT32_MAX || b->arena_len + len > UINT32_MAX) return -1;
-  if (b->arena_len + len > b->arena_cap) {
+  /* An empty value still gets an arena, so readers never offset a NULL pointer. */
+  if (b->arena_len + len > b->arena_cap || !b->arena) {
     size_t cap = b->arena_cap ? b->arena_cap : 4096;
     while (cap < b->arena_len + len) cap *= 2;
     char *a = realloc(b->arena, cap);

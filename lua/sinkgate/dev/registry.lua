@@ -3,6 +3,9 @@
 -- versions, global schema ids (identical schemas share an id), config
 -- with 40401/40408, 409 on incompatible schemas, 42201 on invalid ones,
 -- optional basic auth, and injected failures. Not durable: dev and tests only.
+-- schemaType AVRO (the default), PROTOBUF (checked by compiling it with
+-- protoc) and JSON are accepted; compatibility is only checked for Avro
+-- (other types register as if the level were NONE).
 local cjson = require "cjson.safe"
 local core = require "sinkgate.core"
 local json = require "sinkgate.util.json"
@@ -103,6 +106,7 @@ function M:compatible(subject, new_tbl)
     against[1] = versions[#versions]
   end
   for _, v in ipairs(against) do
+    if self.ids[v.id].type ~= "AVRO" then return true end -- no rules across schema types here
     local old = cjson.decode(self.ids[v.id].schema)
     local back = readable(new_tbl, old)
     local fwd = readable(old, new_tbl)
@@ -118,9 +122,31 @@ end
 ------------------------------------------------------------------------------
 -- REST handlers.
 
+-- Like Confluent's, answers name schemaType only when it is not AVRO.
 local function version_entry(self, subject, v)
-  return json.object({ "subject", "version", "id", "schema" },
-    { subject = subject, version = v.version, id = v.id, schema = self.ids[v.id].schema })
+  local s = self.ids[v.id]
+  return json.object({ "subject", "version", "id", "schemaType", "schema" },
+    { subject = subject, version = v.version, id = v.id, schema = s.schema,
+      schemaType = s.type ~= "AVRO" and s.type or nil })
+end
+
+-- Validates a schema of the given type; returns its canonical form (the
+-- identity under which identical registrations share an id) and, for Avro,
+-- the parsed schema, or nil and a message.
+local function check_schema(kind, text)
+  if kind == "AVRO" then
+    if core.C.sg_avro_schema_check(text, #text, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
+    return canonical(text)
+  elseif kind == "JSON" then
+    local c = canonical(text)
+    if not c then return nil, "not JSON" end
+    return "JSON:" .. c
+  elseif kind == "PROTOBUF" then
+    local ok, why = require("sinkgate.decode.protobuf").compile(text)
+    if not ok then return nil, why end
+    return "PROTOBUF:" .. text
+  end
+  return nil, "unknown schemaType " .. tostring(kind)
 end
 
 function M:register(subject, body)
@@ -128,27 +154,22 @@ function M:register(subject, body)
   if type(req) ~= "table" or type(req.schema) ~= "string" then
     return err(422, 42201, "Invalid schema: request needs a \"schema\" string")
   end
-  if req.schemaType and req.schemaType ~= "AVRO" then
-    return err(422, 42201, "Invalid schema: only AVRO schemas are supported by the dev registry")
-  end
-  local C = core.C
-  if C.sg_avro_schema_check(req.schema, #req.schema, core.errbuf, core.ERRLEN) ~= 0 then
-    return err(422, 42201, "Invalid schema " .. core.err())
-  end
-  local canon, tbl = canonical(req.schema)
+  local kind = req.schemaType or "AVRO"
+  local canon, tbl = check_schema(kind, req.schema)
+  if not canon then return err(422, 42201, "Invalid schema " .. tbl) end
   local versions = self.subjects[subject] or {}
   local id = self.by_canon[canon]
   for _, v in ipairs(versions) do
     if v.id == id then return 200, { id = id } end
   end
-  if not self:compatible(subject, tbl) then
+  if kind == "AVRO" and not self:compatible(subject, tbl) then
     return err(409, 409, "Schema being registered is incompatible with an earlier schema for subject \"" ..
       subject .. "\"")
   end
   if not id then
     id = self.next_id
     self.next_id = id + 1
-    self.ids[id] = { schema = req.schema, canon = canon }
+    self.ids[id] = { schema = req.schema, canon = canon, type = kind }
     self.by_canon[canon] = id
   end
   versions[#versions + 1] = { id = id, version = #versions + 1 }
@@ -160,7 +181,7 @@ function M:lookup(subject, body)
   local versions = self.subjects[subject]
   if not versions then return err(404, 40401, "Subject '" .. subject .. "' not found.") end
   local req = cjson.decode(body or "")
-  local canon = type(req) == "table" and type(req.schema) == "string" and canonical(req.schema)
+  local canon = type(req) == "table" and type(req.schema) == "string" and check_schema(req.schemaType or "AVRO", req.schema)
   for _, v in ipairs(versions) do
     if canon and self.ids[v.id].canon == canon then return 200, version_entry(self, subject, v) end
   end
@@ -244,7 +265,7 @@ function M:handle(method, path, headers, body)
   if id and method == "GET" then
     local s = self.ids[tonumber(id)]
     if not s then return err(404, 40403, "Schema " .. id .. " not found") end
-    return 200, { schema = s.schema }
+    return 200, { schema = s.schema, schemaType = s.type ~= "AVRO" and s.type or nil }
   end
   local cfg_subject = path:match("^/config/([^/]+)$")
   if path == "/config" or cfg_subject then
