@@ -3,7 +3,7 @@
 --   sinkgate run examples/debezium_json.lua --duration 3s && sinkgate tail orders-cdc-json --max 5
 local sg = require "sinkgate"
 
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS") or "127.0.0.1:9092" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS", "127.0.0.1:9092") }
 
 local orders = sg.source.table {
   name = "orders",

@@ -23,7 +23,7 @@ M.null = require("cjson").null
 local ctx
 
 function M._begin()
-  ctx = { connections = {}, sources = {}, sinks = {}, sink_names = {}, dupes = {} }
+  ctx = { connections = {}, sources = {}, sinks = {}, sink_names = {}, dupes = {}, env_reads = {} }
   return ctx
 end
 
@@ -58,6 +58,37 @@ function M.registry_connection(def)
 end
 
 M.secret = secret.new
+
+-- sg.env "NAME" / sg.env("NAME", "default"): a non-secret environment
+-- variable (a broker address, a topic suffix). A variable used as a secret
+-- anywhere (sg.secret, {secret: NAME}, the secrets file) never reads back
+-- as a value; names declared as secrets after this call are caught when
+-- the config has loaded (config/loader.lua checks ctx.env_reads).
+function M.env(name, default)
+  local where = caller(2)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    error(("%s: sinkgate.env expects a variable name (letters, digits, '_'), got %s"):format(where,
+      type(name) == "string" and ("%q"):format(name) or type(name)), 0)
+  end
+  if default ~= nil and type(default) ~= "string" then
+    error(("%s: env.%s: the default must be a string, got %s"):format(where, name, type(default)), 0)
+  end
+  if secret.is_secret_name(name) then
+    error(("%s: env.%s: %s is a secret: use sg.secret \"%s\" where a secret is expected; it is never " ..
+      "readable as a value"):format(where, name, name, name), 0)
+  end
+  local reads = context().env_reads
+  reads[#reads + 1] = { name = name, where = where, path = "env." .. name }
+  local v = os.getenv(name)
+  if v == nil or v == "" then
+    if default ~= nil then return default end
+    if v == nil then
+      error(("%s: env.%s: environment variable %s is not set (give a default: sg.env(\"%s\", \"…\"))")
+        :format(where, name, name, name), 0)
+    end
+  end
+  return v
+end
 
 -- Formats: "json", "text", "bytes", or sg.avro { registry = …, … }.
 function M.avro(def)
@@ -117,5 +148,26 @@ function M.hash.crc32(s)
 end
 
 M.ffi = ffi
+
+-- What `require "sinkgate"` gives config code: the declarations and
+-- helpers only — no FFI (a way around every sandbox rule), no internals.
+local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "source",
+  "sink", "hash" }
+
+function M.config_api()
+  local t = {}
+  for _, k in ipairs(API) do
+    local v = M[k]
+    if type(v) == "table" and k ~= "null" then
+      local c = {}
+      for k2, v2 in pairs(v) do c[k2] = v2 end
+      v = c
+    end
+    t[k] = v
+  end
+  return setmetatable(t, {
+    __index = function(_, k) error("sinkgate." .. tostring(k) .. " is not part of the config API", 2) end,
+  })
+end
 
 return M
