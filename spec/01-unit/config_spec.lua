@@ -92,6 +92,7 @@ connections:
     type: kafka
     brokers: "127.0.0.1:9092"
     sasl_password: { secret: KAFKA_PW }
+    security_protocol: sasl_ssl
 sources:
   gen: { type: load_generator, kind: counter, tick: 100ms }
 sinks:
@@ -118,11 +119,11 @@ sinks:
   end)
 
   it("point at the line of the offending key", function()
-    assert.equal("FILE:13: sinks.counts.into.topic: expected string, got number",
+    assert.equal("FILE:14: sinks.counts.into.topic: expected string, got number",
       only_error(YAML:gsub("topic: counts", "topic: 12"), ".yaml"))
-    assert.equal("FILE:11: sinks.counts.into.topic: expected string, got nil",
+    assert.equal("FILE:12: sinks.counts.into.topic: expected string, got nil",
       only_error(YAML:gsub("      topic: counts\n", ""), ".yaml"))
-    assert.equal('FILE:10: sinks.counts.from: no source named "nope"',
+    assert.equal('FILE:11: sinks.counts.from: no source named "nope"',
       only_error(YAML:gsub("from: gen", "from: nope"), ".yaml"))
   end)
 

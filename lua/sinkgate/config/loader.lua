@@ -11,6 +11,7 @@ local validate = require "sinkgate.config.validate"
 local yaml = require "sinkgate.config.yaml"
 local yaml_decl = require "sinkgate.config.yaml_decl"
 local interpolate = require "sinkgate.config.interpolate"
+local rules = require "sinkgate.config.rules"
 
 local M = {}
 
@@ -92,6 +93,14 @@ local function check_obj(o, spec, path, errors)
   o.path = path
 end
 
+-- Appends "key.path: message" problems as file:line: key.path: message.
+local function located(o, problems, errors)
+  for _, e in ipairs(problems) do
+    local where = o.locate and o.locate(e:match("^([^:]+):")) or o.where
+    errors[#errors + 1] = where .. ": " .. e
+  end
+end
+
 -- A variable read as a value (sg.env, ${NAME}) must not be a secret's name,
 -- whichever came first in the file.
 local function check_env_reads(ctx, errors)
@@ -146,12 +155,20 @@ local function finish(ctx, errors, opts)
     apply_overrides(o, opts)
     check_obj(o, o.kind, base_path(o, "connections", o.kind == "kafka_connection" and "kafka" or "registry" .. i), errors)
     protect_url(o, errors)
+    if o.kind == "kafka_connection" then
+      local problems = {}
+      rules.kafka_connection(o.opts, o.path, problems)
+      located(o, problems, errors)
+    end
   end
   for i, o in ipairs(ctx.sources) do
     check_obj(o, o.kind, base_path(o, "sources", o.def.kind or o.kind .. i), errors)
   end
   for _, o in ipairs(ctx.sinks) do
     check_obj(o, "sink", "sinks." .. o.name, errors)
+    local problems = {}
+    rules.mode(o.opts, o.opts.into and o.opts.into.connection, o.path, problems)
+    located(o, problems, errors)
     for _, k in ipairs({ "format", "key_format", "value_format" }) do
       local f = o.opts[k]
       if validate.kind_of(f) == "format" and not f.opts then
