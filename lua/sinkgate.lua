@@ -34,7 +34,8 @@ end
 -- "file:line" of the config line that called a constructor.
 local function caller(level)
   local info = debug.getinfo(level + 1, "Sl")
-  if not info then return "?:0" end
+  -- `return sg.env(…)` is a tail call: the config's frame is gone
+  if not info or info.what == "C" then return "(config):0" end
   local src = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
   return src .. ":" .. (info.currentline or 0)
 end

@@ -50,6 +50,13 @@ function M.is_secret_name(name)
   return names[name] ~= nil
 end
 
+-- Marks NAME as a secret's name before the config that uses it has run
+-- (see config/loader.lua: a config may read a variable with sg.env before
+-- the line that declares it a secret).
+function M.add_name(name)
+  if valid_name(name) then names[name] = names[name] or true end
+end
+
 -- Reads NAME=value lines (blank lines and # comments allowed).
 function M.load_file(path)
   local f, err = io.open(path, "r")

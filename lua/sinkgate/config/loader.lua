@@ -106,6 +106,7 @@ end
 local function check_env_reads(ctx, errors)
   for _, r in ipairs(ctx.env_reads) do
     if secret.is_secret_name(r.name) then
+      secret.protect(os.getenv(r.name), "secret(" .. r.name .. ")") -- whatever was done with it, never print it
       errors[#errors + 1] = ("%s: %s: %s is a secret: it is never readable as a value (use it as a secret)")
         :format(r.where, r.path, r.name)
     end
@@ -199,6 +200,17 @@ local function load_yaml(text, path, opts, ctx, errors)
   end, errors)
 end
 
+-- Secret names are collected from the text before the config runs, so
+-- that `error(sg.env "PW")` on a line above `sg.secret "PW"` is refused
+-- too (the check after loading would come after the error was printed).
+-- A name built at run time escapes this scan; it is still caught after
+-- loading, and what was read is protected from output.
+local function prescan_secret_names(text)
+  for name in text:gmatch("secret%s*%(?%s*[\"']([%w_%.%-]+)[\"']") do secret.add_name(name) end
+  for name in text:gmatch("secret%s*:%s*[\"']?([%w_%.%-]+)") do secret.add_name(name) end
+  for _, name in text:gmatch("secret%s*%(?%s*%[(=*)%[([%w_%.%-]+)%]%1%]") do secret.add_name(name) end
+end
+
 -- Loads a config file. Returns declarations or nil, list of messages.
 function M.load(path, opts)
   opts = opts or {}
@@ -209,6 +221,7 @@ function M.load(path, opts)
   end
   local ctx = sg._begin()
   local errors = {}
+  prescan_secret_names(text)
   if path:match("%.ya?ml$") then
     load_yaml(text, path, opts, ctx, errors)
     if #errors > 0 then
@@ -217,7 +230,11 @@ function M.load(path, opts)
     end
   else
     local ok, msg = M.run_chunk(text, "@" .. path, opts)
-    if not ok then return nil, { msg } end
+    if not ok then
+      local errs = { msg }
+      check_env_reads(ctx, errs)
+      return nil, errs
+    end
   end
   return finish(ctx, errors, opts)
 end
