@@ -42,7 +42,7 @@ end
 
 local function declare(kind, def, where, list)
   if type(def) ~= "table" or validate.kind_of(def) then
-    error(("%s: sinkgate.%s expects a table of options, got %s"):format(where, kind, type(def)), 0)
+    error(("%s: %s: expects a table of options, got %s"):format(where, kind, type(def)), 0)
   end
   local obj = { kind = kind, def = def, where = where }
   validate.KIND[obj] = (kind == "load_generator" or kind == "table") and "source" or kind
@@ -112,7 +112,8 @@ end
 function M.sink(name)
   local where = caller(2)
   if type(name) ~= "string" or not name:match("^[%w_%.%-]+$") then
-    error(where .. ": sinkgate.sink expects a name of letters, digits, '_', '.', '-'", 0)
+    error(("%s: sinks.%s: a sink name is letters, digits, '_', '.', '-'"):format(where,
+      type(name) == "string" and name or "?"), 0)
   end
   return function(def)
     local c = context()
@@ -167,7 +168,7 @@ function M.config_api()
     t[k] = v
   end
   return setmetatable(t, {
-    __index = function(_, k) error("sinkgate." .. tostring(k) .. " is not part of the config API", 2) end,
+    __index = function(_, k) error("sinkgate." .. tostring(k) .. ": not part of the config API", 2) end,
   })
 end
 

@@ -18,7 +18,7 @@ local SECRET = { __name = "secret", __metatable = "secret" }
 SECRET.__tostring = function(s) return "secret(" .. rawget(s, "name") .. ")" end
 SECRET.__index = function(s, k)
   if k == "reveal" then
-    error("secret(" .. rawget(s, "name") .. "):reveal() is not available to config code: only the engine " ..
+    error("secret." .. rawget(s, "name") .. ": reveal() is not available to config code: only the engine " ..
       "reveals a secret, when it connects", 2)
   end
   return nil

@@ -81,7 +81,7 @@ sg.sink "s" { from = g, into = { connection = k, topic = "t" }, envelope = "debe
     os.remove(path)
     assert.equal(0, outputs[1].rc, outputs[1].err)
     assert.equal(1, outputs[4].rc) -- config code cannot reveal a secret
-    assert.matches("reveal%(%) is not available to config code", outputs[4].err)
+    assert.matches("SG_TEST_PW: reveal%(%) is not available to config code", outputs[4].err)
     for i, r in ipairs(outputs) do
       assert.is_nil((r.out .. r.err):find(value, 1, true), "output " .. i .. " leaked the secret")
     end

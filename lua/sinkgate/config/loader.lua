@@ -35,16 +35,16 @@ function M.sandbox(opts)
   env.os = setmetatable({ time = os.time, clock = os.clock, date = os.date }, {
     __index = function(_, k)
       if k == "getenv" then
-        error("os.getenv is not available in a config: use sg.env \"NAME\" (secrets: sg.secret \"NAME\")", 2)
+        error("os.getenv: not available in a config: use sg.env \"NAME\" (secrets: sg.secret \"NAME\")", 2)
       end
-      error("os." .. tostring(k) .. " is not available in a config (run with --unsafe)", 2)
+      error("os." .. tostring(k) .. ": not available in a config (run with --unsafe)", 2)
     end,
   })
   local api = sg.config_api()
   env.require = function(name)
     if name == "sinkgate" then return api end
     if opts.unsafe then return require(name) end
-    error("require \"" .. tostring(name) .. "\" is not allowed in a config (only \"sinkgate\"; run with --unsafe)", 2)
+    error("require: \"" .. tostring(name) .. "\" is not allowed in a config (only \"sinkgate\"; run with --unsafe)", 2)
   end
   if opts.unsafe then
     env.os, env.io, env.load, env.loadstring, env.dofile = os, io, load, loadstring, dofile
