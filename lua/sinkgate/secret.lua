@@ -27,6 +27,7 @@ end
 local file_values = {}
 local names = {}      -- every name used as a secret: never readable as a value (sg.env)
 local revealed = {}   -- value -> placeholder, for redaction
+local order = {}      -- the values, longest first (a value inside another is replaced last)
 
 local function valid_name(name)
   return type(name) == "string" and name:match("^[%w_%.%-]+$") ~= nil
@@ -91,6 +92,10 @@ function M.protect(value, label)
     return nil, ("%s is %d character%s long: secrets must have at least %d, so that they can be scrubbed " ..
       "from output exactly"):format(label, #value, #value == 1 and "" or "s", M.MIN_LEN)
   end
+  if not revealed[value] then
+    order[#order + 1] = value
+    table.sort(order, function(a, b) return #a > #b or (#a == #b and a < b) end)
+  end
   revealed[value] = label
   return true
 end
@@ -127,7 +132,8 @@ end
 function M.redact(s)
   s = tostring(s)
   if next(revealed) == nil then return s end
-  for value, label in pairs(revealed) do
+  for _, value in ipairs(order) do
+    local label = revealed[value]
     local i = 1
     while true do
       local a, b = s:find(value, i, true)
@@ -178,7 +184,7 @@ end
 
 -- For specs: forget the secrets file and the names seen.
 function M._reset()
-  file_values, names, revealed = {}, {}, {}
+  file_values, names, revealed, order = {}, {}, {}, {}
 end
 
 return M

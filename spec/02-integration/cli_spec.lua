@@ -90,7 +90,7 @@ sg.sink "s" { from = g, into = { connection = k, topic = "t" }, envelope = "debe
   it("warns on check when a secret is not set", function()
     local path = helpers.write_tmp([[
 local sg = require "sinkgate"
-local k = sg.kafka_connection { brokers = "b:1", sasl_password = sg.secret "SG_SURELY_UNSET" }
+local k = sg.kafka_connection { brokers = "b:1", sasl_password = sg.secret "SG_SURELY_UNSET", security_protocol = "sasl_ssl" }
 local g = sg.source.load_generator { kind = "counter" }
 sg.sink "s" { from = g, into = { connection = k, topic = "t" }, envelope = "debezium" }
 ]], ".lua")

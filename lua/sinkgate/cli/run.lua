@@ -35,9 +35,15 @@ end
 
 local function eval(chunk, opts)
   local sg = require "sinkgate"
-  sg._begin()
+  local ctx = sg._begin()
   local res = { loader.run_chunk(chunk, "=(-e)", { unsafe = opts.unsafe, globals = { sg = sg, sinkgate = sg } }) }
-  if not res[1] then log.err("sinkgate run -e: " .. tostring(res[2])) return 1 end
+  -- a variable read by sg.env, then named a secret: refused (and scrubbed)
+  local problems = loader.check_env_reads(ctx)
+  if not res[1] or #problems > 0 then
+    if not res[1] then table.insert(problems, 1, tostring(res[2])) end
+    for _, p in ipairs(problems) do log.err("sinkgate run -e: " .. p) end
+    return 1
+  end
   for i = 2, table.maxn(res) do log.out(show(res[i])) end
   return 0
 end

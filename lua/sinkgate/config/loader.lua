@@ -66,8 +66,20 @@ local function read_file(path)
   return s
 end
 
+-- Secret names are collected from the text before the config runs, so
+-- that `error(sg.env "PW")` on a line above `sg.secret "PW"` is refused
+-- too (the check after loading would come after the error was printed).
+-- A name built at run time escapes this scan; it is still caught after
+-- loading, and what was read is protected from output.
+local function prescan_secret_names(text)
+  for name in text:gmatch("secret%s*%(?%s*[\"']([%w_%.%-]+)[\"']") do secret.add_name(name) end
+  for name in text:gmatch("secret%s*:%s*[\"']?([%w_%.%-]+)") do secret.add_name(name) end
+  for _, name in text:gmatch("secret%s*%(?%s*%[(=*)%[([%w_%.%-]+)%]%1%]") do secret.add_name(name) end
+end
+
 -- Runs a Lua chunk in the sandbox; returns true, results… or nil, message.
 function M.run_chunk(text, chunkname, opts)
+  prescan_secret_names(text)
   local fn, err = loadstring(text, chunkname)
   if not fn then return nil, err end
   setfenv(fn, M.sandbox(opts))
@@ -104,6 +116,7 @@ end
 -- A variable read as a value (sg.env, ${NAME}) must not be a secret's name,
 -- whichever came first in the file.
 local function check_env_reads(ctx, errors)
+  errors = errors or {}
   for _, r in ipairs(ctx.env_reads) do
     if secret.is_secret_name(r.name) then
       secret.protect(os.getenv(r.name), "secret(" .. r.name .. ")") -- whatever was done with it, never print it
@@ -111,7 +124,9 @@ local function check_env_reads(ctx, errors)
         :format(r.where, r.path, r.name)
     end
   end
+  return errors
 end
+M.check_env_reads = check_env_reads
 
 -- --brokers / --registry: a usage message, or nil when they are fine.
 function M.check_overrides(opts)
@@ -200,17 +215,6 @@ local function load_yaml(text, path, opts, ctx, errors)
   end, errors)
 end
 
--- Secret names are collected from the text before the config runs, so
--- that `error(sg.env "PW")` on a line above `sg.secret "PW"` is refused
--- too (the check after loading would come after the error was printed).
--- A name built at run time escapes this scan; it is still caught after
--- loading, and what was read is protected from output.
-local function prescan_secret_names(text)
-  for name in text:gmatch("secret%s*%(?%s*[\"']([%w_%.%-]+)[\"']") do secret.add_name(name) end
-  for name in text:gmatch("secret%s*:%s*[\"']?([%w_%.%-]+)") do secret.add_name(name) end
-  for _, name in text:gmatch("secret%s*%(?%s*%[(=*)%[([%w_%.%-]+)%]%1%]") do secret.add_name(name) end
-end
-
 -- Loads a config file. Returns declarations or nil, list of messages.
 function M.load(path, opts)
   opts = opts or {}
@@ -221,8 +225,8 @@ function M.load(path, opts)
   end
   local ctx = sg._begin()
   local errors = {}
-  prescan_secret_names(text)
   if path:match("%.ya?ml$") then
+    prescan_secret_names(text)
     load_yaml(text, path, opts, ctx, errors)
     if #errors > 0 then
       check_env_reads(ctx, errors)
