@@ -149,7 +149,7 @@ function M.debezium_partition_by(plan, path, problems)
     __index = function(_, name)
       local i = plan.relation.index[name]
       if i and allowed[name] then return probe_value(plan.relation.columns[i].type) end
-      read = read or (i and name or tostring(name) .. "\" (not a column of " .. plan.relation.name .. ")")
+      read = read or (i and name or tostring(name) .. "\", not a column of \"" .. plan.relation.name)
       error(marker, 2)
     end,
     __newindex = function() error("rows are read-only", 2) end,
@@ -160,9 +160,10 @@ function M.debezium_partition_by(plan, path, problems)
   debug.sethook()
   jit.on()
   if read then
-    problems[#problems + 1] = ("%s.into.partition_by: reads \"%s\", but with ENVELOPE DEBEZIUM partition_by " ..
-      "only sees the key columns (%s)"):format(path, read, #(plan.key or {}) > 0 and table.concat(plan.key, ", ")
-      or "none: the sink has no key")
+    -- the run-time wording (sink/route.lua), so both read alike
+    problems[#problems + 1] = ("%s.into.partition_by: partition_by may only read key columns with the DEBEZIUM " ..
+      "envelope: it read column \"%s\" (key: %s)"):format(path, read, #(plan.key or {}) > 0 and
+      table.concat(plan.key, ", ") or "none, the sink has no key")
   end
 end
 
