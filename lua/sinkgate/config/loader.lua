@@ -223,6 +223,13 @@ function M.load(path, opts)
     local reason = tostring(err):gsub("^" .. path:gsub("%p", "%%%0") .. ": ", "")
     return nil, { ("%s: cannot read config: %s"):format(path, reason) }
   end
+  return M.load_text(text, path, opts)
+end
+
+-- The same from text (the fuzz targets and specs); `path` names it in
+-- messages and chooses YAML (.yaml/.yml) or Lua.
+function M.load_text(text, path, opts)
+  opts = opts or {}
   local ctx = sg._begin()
   local errors = {}
   if path:match("%.ya?ml$") then
