@@ -84,7 +84,7 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 CFLAGS='-O1 -g' all
 
 lint:
-	luacheck --quiet lua spec examples plugins bench tools
+	luacheck --quiet lua spec examples plugins bench tools fuzz
 
 # Benchmarks build with -O2 (no sanitizers) and print figures; they never fail on speed.
 $(BUILD)/encode_bench: bench/encode_bench.c $(CORE_OBJ)
