@@ -36,6 +36,10 @@ local function main(opts, pos)
       return 2
     end
   end
+  local bad = require("sinkgate.config.loader").check_overrides(opts)
+  if bad then log.err("sinkgate tail: " .. bad) return 2 end
+  local secret = require "sinkgate.secret"
+  secret.protect(secret.url_password(opts.registry or os.getenv("SINKGATE_REGISTRY")), "***")
   core.C.sg_sys_signals_install()
   local t, err = tail.open({
     brokers = opts.brokers or os.getenv("SINKGATE_BROKERS") or "127.0.0.1:9092", topic = pos[1],
