@@ -83,12 +83,21 @@ function M.run_chunk(text, chunkname, opts)
   local fn, err = loadstring(text, chunkname)
   if not fn then return nil, err end
   setfenv(fn, M.sandbox(opts))
-  local res = { xpcall(fn, function(e) return e end) }
-  if not res[1] then
-    local e = res[2]
-    if type(e) ~= "string" then e = "error: " .. (secret.is(e) and tostring(e) or type(e)) end
-    return nil, e
-  end
+  local src = chunkname
+  local res = { xpcall(fn, function(e)
+    if type(e) == "string" then return e end
+    -- error(table) / error(): no message, so name the config line that raised
+    for level = 2, 40 do
+      local info = debug.getinfo(level, "Sl")
+      if not info then break end
+      if info.source == src and (info.currentline or 0) > 0 then
+        return ("%s:%d: error() raised with %s instead of a message"):format(info.short_src, info.currentline,
+          secret.is(e) and tostring(e) or (e == nil and "nil" or "a " .. type(e)))
+      end
+    end
+    return ("%s: error() raised with %s instead of a message"):format(src:gsub("^[@=]", ""), type(e))
+  end) }
+  if not res[1] then return nil, res[2] end
   return true, unpack(res, 2, table.maxn(res))
 end
 

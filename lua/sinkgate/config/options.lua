@@ -86,7 +86,7 @@ M.load_generator = {
 M.column = {
   doc = "A column: { name, type, not_null = bool, comment = text }.",
   fields = {
-    { 1, "string", required = true, doc = "Column name." },
+    { 1, "string", required = true, check = "nonempty", doc = "Column name." },
     { 2, "sqltype", required = true,
       doc = "SQL type, e.g. bigint, numeric(10,2), timestamptz(3), text[], text list, map[text=>bigint], " ..
         "or a record { record = { {name, type}, … }, name = \"my_app.point\" }." },
@@ -99,7 +99,7 @@ M.table = {
   doc = "A relation fed from Lua: t:insert(row), t:delete(row), t:update(old, new).",
   fields = {
     { "name", "string", doc = "Relation name (used by DOC ON TYPE). Default: the sink's source key." },
-    { "columns", "list<column>", required = true, doc = "Columns, in order." },
+    { "columns", "list<column>", required = true, check = "nonempty_list", doc = "Columns, in order (at least one)." },
     { "keys", "list<list<string>>", default = {}, doc = "Known unique keys." },
     { "comment", "string", doc = "Comment on the relation (used by Avro DOC ON precedence)." },
     { "rows", "list<row>", doc = "Rows present from the start (tick 0), as tables keyed by column name." },

@@ -103,11 +103,12 @@ end
 
 function M.doc_on(format, rel, path, problems)
   if type(format) ~= "table" or not format.opts then return end
+  path = format.path or path
   local list = format.opts.doc_on or {}
   if #list == 0 then return end
   local ty, col = doc_names(rel)
   for i, d in ipairs(list) do
-    local p = ("%s.avro.doc_on[%d]"):format(path, i)
+    local p = ("%s.doc_on[%d]"):format(path, i)
     if (d.type == nil) == (d.column == nil) then
       problems[#problems + 1] = p .. ": give exactly one of type or column"
     elseif d.type and not ty[d.type] then

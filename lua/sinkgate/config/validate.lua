@@ -81,6 +81,7 @@ end
 M.CHECKS = {
   topic = M.topic_problem,
   nonempty = function(v) if v == "" then return "cannot be empty" end end,
+  nonempty_list = function(v) if #v == 0 then return "needs at least one entry" end end,
   positive = function(v, ty)
     if v <= 0 then return ty == "duration" and "must be longer than 0ms" or "must be at least 1" end
   end,
