@@ -53,7 +53,7 @@ local function main(opts, pos)
   while (not max or n < max) and core.C.sg_sys_signal_pending() == 0 do
     local m, why = t:next(200)
     if m then
-      log.out(json.encode(m))
+      log.out_json(m, json.encode) -- scrubbed value by value: the line stays JSON
       n, idle = n + 1, 0
     elseif why == "caught-up" and not opts.follow then
       break
