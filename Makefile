@@ -8,6 +8,7 @@
 #   make test       install missing Debian packages, build, run every test
 #   make asan       build with AddressSanitizer + UBSan into build/asan
 #   make lint       luacheck over lua/, spec/, examples/, plugins/
+#   make fuzz       libFuzzer (clang): the YAML parser and the config path, FUZZ_SECONDS (30) in all
 #   make install / uninstall
 
 VERSION    := 0.1.0
@@ -39,7 +40,7 @@ CORE_OBJ   := $(patsubst core/%.c,$(BUILD)/obj/%.o,$(CORE_SRC))
 HEADERS    := $(wildcard core/*/*.h)
 LUA_SRC    := $(shell find lua -name '*.lua')
 
-.PHONY: all deps run test asan lint install uninstall clean bench FORCE
+.PHONY: all deps run test asan lint install uninstall clean bench fuzz fuzz-build FORCE
 
 all: $(BUILD)/sinkgate $(BUILD)/sinkgate_core.so $(BUILD)/lua/sinkgate/cdef.lua $(BUILD)/test_core
 
@@ -88,7 +89,7 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 CFLAGS='-O1 -g' all
 
 lint:
-	luacheck --quiet lua spec examples plugins bench tools
+	luacheck --quiet lua spec examples plugins bench tools fuzz
 
 # Benchmarks build with -O2 (no sanitizers) and print figures; they never fail on speed.
 $(BUILD)/encode_bench: bench/encode_bench.c $(CORE_OBJ)
@@ -101,6 +102,33 @@ bench:
 	@sh scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BUILD)/encode_bench $(BUILD)/baseline
 	@luajit bench/run.lua
+
+# Fuzz targets (fuzz/): clang's libFuzzer with ASan + UBSan. The core is
+# rebuilt instrumented into build/fuzz so coverage guides the fuzzer.
+FUZZ_DIR     := build/fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -fPIC $(WARN) -g -O1 $(FUZZ_SAN) -DSG_VERSION='"$(VERSION)"' \
+                -DSG_LUADIR='"$(LUADIR)"' -I$(LUA_INCDIR) $(PKG_CFLAGS)
+FUZZ_OBJ     := $(patsubst core/%.c,$(FUZZ_DIR)/obj/%.o,$(CORE_SRC))
+
+$(FUZZ_DIR)/obj/%.o: core/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/yaml_fuzz: fuzz/yaml_fuzz.c $(FUZZ_DIR)/obj/config/yaml.o $(FUZZ_DIR)/obj/util/util.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+# Exports the core's symbols (-Wl,-E) so the loader's ffi.C finds them.
+$(FUZZ_DIR)/config_fuzz: fuzz/config_fuzz.c $(FUZZ_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Wl,-E -o $@ $^ $(PKG_LIBS) -lm
+
+fuzz-build: $(BUILD)/lua/sinkgate/cdef.lua $(FUZZ_DIR)/yaml_fuzz $(FUZZ_DIR)/config_fuzz
+
+fuzz:
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh scripts/fuzz.sh $(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LUADIR)/sinkgate

@@ -80,8 +80,8 @@ local function config(s, topic, rows, realtime)
   local ticks = math.floor(rows / PER_TICK)
   return ([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS") }
-local csr = sg.registry_connection { url = os.getenv("SINKGATE_REGISTRY") }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS") }
+local csr = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY") }
 local gen = sg.source.load_generator { kind = "bench", tick = "%s", rows_per_tick = %d, ticks = %d,
   realtime = %s %s }
 sg.sink "bench_%s_%d" { from = gen, into = { connection = kafka, topic = %q, %s }, key = { "id" },

@@ -4,10 +4,10 @@
 local sg = require "sinkgate"
 
 local kafka = sg.kafka_connection {
-  brokers = os.getenv("SINKGATE_BROKERS") or "127.0.0.1:9092",
+  brokers = sg.env("SINKGATE_BROKERS", "127.0.0.1:9092"),
   progress_topic = "_sinkgate-progress",
 }
-local csr = sg.registry_connection { url = os.getenv("SINKGATE_REGISTRY") or "http://127.0.0.1:8081" }
+local csr = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY", "http://127.0.0.1:8081") }
 local bids = sg.source.load_generator { kind = "auction", relation = "bids", tick = "100ms" }
 
 sg.sink "bids_out" {

@@ -6,7 +6,7 @@
 local sg = require "sinkgate"
 
 local kafka = sg.kafka_connection {
-  brokers = os.getenv("SINKGATE_BROKERS") or "127.0.0.1:9092",
+  brokers = sg.env("SINKGATE_BROKERS", "127.0.0.1:9092"),
 }
 
 local counter = sg.source.load_generator { kind = "counter", tick = "100ms", rows_per_tick = 10 }

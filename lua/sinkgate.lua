@@ -23,7 +23,7 @@ M.null = require("cjson").null
 local ctx
 
 function M._begin()
-  ctx = { connections = {}, sources = {}, sinks = {}, sink_names = {}, dupes = {}, types = {} }
+  ctx = { connections = {}, sources = {}, sinks = {}, sink_names = {}, dupes = {}, types = {}, env_reads = {} }
   return ctx
 end
 
@@ -34,14 +34,15 @@ end
 -- "file:line" of the config line that called a constructor.
 local function caller(level)
   local info = debug.getinfo(level + 1, "Sl")
-  if not info then return "?:0" end
+  -- `return sg.env(…)` is a tail call: the config's frame is gone
+  if not info or info.what == "C" then return "(config):0" end
   local src = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
   return src .. ":" .. (info.currentline or 0)
 end
 
 local function declare(kind, def, where, list)
   if type(def) ~= "table" or validate.kind_of(def) then
-    error(("%s: sinkgate.%s expects a table of options, got %s"):format(where, kind, type(def)), 0)
+    error(("%s: %s: expects a table of options, got %s"):format(where, kind, type(def)), 0)
   end
   local obj = { kind = kind, def = def, where = where }
   validate.KIND[obj] = (kind == "load_generator" or kind == "table") and "source" or kind
@@ -58,6 +59,37 @@ function M.registry_connection(def)
 end
 
 M.secret = secret.new
+
+-- sg.env "NAME" / sg.env("NAME", "default"): a non-secret environment
+-- variable (a broker address, a topic suffix). A variable used as a secret
+-- anywhere (sg.secret, {secret: NAME}, the secrets file) never reads back
+-- as a value; names declared as secrets after this call are caught when
+-- the config has loaded (config/loader.lua checks ctx.env_reads).
+function M.env(name, default)
+  local where = caller(2)
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    error(("%s: sinkgate.env expects a variable name (letters, digits, '_'), got %s"):format(where,
+      type(name) == "string" and ("%q"):format(name) or type(name)), 0)
+  end
+  if default ~= nil and type(default) ~= "string" then
+    error(("%s: env.%s: the default must be a string, got %s"):format(where, name, type(default)), 0)
+  end
+  if secret.is_secret_name(name) then
+    error(("%s: env.%s: %s is a secret: use sg.secret \"%s\" where a secret is expected; it is never " ..
+      "readable as a value"):format(where, name, name, name), 0)
+  end
+  local reads = context().env_reads
+  reads[#reads + 1] = { name = name, where = where, path = "env." .. name }
+  local v = os.getenv(name)
+  if v == nil or v == "" then
+    if default ~= nil then return default end
+    if v == nil then
+      error(("%s: env.%s: environment variable %s is not set (give a default: sg.env(\"%s\", \"…\"))")
+        :format(where, name, name, name), 0)
+    end
+  end
+  return v
+end
 
 -- Formats: "json", "text", "bytes", or sg.avro { registry = …, … }.
 function M.avro(def)
@@ -112,7 +144,8 @@ end
 function M.sink(name)
   local where = caller(2)
   if type(name) ~= "string" or not name:match("^[%w_%.%-]+$") then
-    error(where .. ": sinkgate.sink expects a name of letters, digits, '_', '.', '-'", 0)
+    error(("%s: sinks.%s: a sink name is letters, digits, '_', '.', '-'"):format(where,
+      type(name) == "string" and name or "?"), 0)
   end
   return function(def)
     local c = context()
@@ -149,5 +182,26 @@ function M.hash.crc32(s)
 end
 
 M.ffi = ffi
+
+-- What `require "sinkgate"` gives config code: the declarations and
+-- helpers only — no FFI (a way around every sandbox rule), no internals.
+local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "source",
+  "sink", "hash" }
+
+function M.config_api()
+  local t = {}
+  for _, k in ipairs(API) do
+    local v = M[k]
+    if type(v) == "table" and k ~= "null" then
+      local c = {}
+      for k2, v2 in pairs(v) do c[k2] = v2 end
+      v = c
+    end
+    t[k] = v
+  end
+  return setmetatable(t, {
+    __index = function(_, k) error("sinkgate." .. tostring(k) .. ": not part of the config API", 2) end,
+  })
+end
 
 return M

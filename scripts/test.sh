@@ -5,6 +5,7 @@
 #   3. luacheck
 #   4. the C tests and all specs again under AddressSanitizer + UBSan
 #   5. a warnings-as-errors build with clang
+#   6. a short libFuzzer run of the YAML and config fuzz targets (one test)
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 skipped=0
@@ -57,6 +58,13 @@ if make --no-print-directory CC=clang BUILD=build/clang CFLAGS='-O2 -Wshadow' al
   count 1 0
 else
   cat "$LOG/clang.log"; count 0 1
+fi
+
+echo "== fuzz (libFuzzer: YAML parser and config path, 30 s)"
+if make --no-print-directory fuzz FUZZ_SECONDS=30 > "$LOG/fuzz.log" 2>&1; then
+  grep '^fuzz:' "$LOG/fuzz.log"; count 1 0
+else
+  tail -30 "$LOG/fuzz.log"; count 0 1
 fi
 
 rm -rf "$LOG"

@@ -17,7 +17,7 @@ end
 local function fmt_label(f)
   if type(f) == "table" then
     local reg = f.opts.registry.opts
-    return ("avro (registry %s: %s)"):format(reg.name, reg.url)
+    return ("avro (registry %s: %s)"):format(reg.name, secret.redact_url(reg.url))
   end
   return f
 end
@@ -135,9 +135,10 @@ function M.missing_secrets(decls)
   local out = {}
   for _, c in ipairs(decls.connections) do
     for k, v in pairs(c.opts or {}) do
-      if secret.is(v) and not v:available() then
-        out[#out + 1] = ("%s: %s.%s: secret %s is not set (environment or --secrets file)"):format(
-          c.where, c.path, k, v.name)
+      local ok, why
+      if secret.is(v) then ok, why = secret.available(v) end
+      if ok == false then
+        out[#out + 1] = ("%s: %s.%s: secret %s %s"):format(c.where, c.path, k, v.name, why)
       end
     end
   end

@@ -7,6 +7,7 @@ local generators = require "sinkgate.source.generators"
 local timed = require "sinkgate.source.timed"
 local types = require "sinkgate.types"
 local avro_schema = require "sinkgate.avro.schema"
+local rules = require "sinkgate.config.rules"
 
 local M = {}
 
@@ -113,6 +114,7 @@ local function check_key(s, o, rel, problems)
       end
     end
     if #key == 0 then problems[#problems + 1] = s.path .. ".key: must name at least one column" end
+    rules.key(key, s.path, problems)
   end
   if o.envelope == "upsert" and not key then
     problems[#problems + 1] = s.path .. ".key: ENVELOPE UPSERT requires a key"
@@ -136,11 +138,13 @@ local function plan_sink(s, problems)
   end
   local key = check_key(s, o, rel, local_problems)
   local kf, vf = check_formats(s, o, rel, key, local_problems)
+  for _, k in ipairs({ "format", "key_format", "value_format" }) do rules.doc_on(o[k], rel, s.path .. "." .. k, local_problems) end
   local plan = {
     name = s.name, where = s.where, opts = o, relation = rel, key = key,
     key_format = key and kf or nil, value_format = vf, envelope = o.envelope,
     topic = o.into.topic, connection = o.into.connection,
   }
+  if #local_problems == 0 then rules.debezium_partition_by(plan, s.path, local_problems) end
   if #local_problems == 0 and (format_name(kf) == "avro" or format_name(vf) == "avro") then
     local schemas, err = avro_schema.for_sink(plan)
     if not schemas then local_problems[#local_problems + 1] = s.path .. ".format: " .. err end

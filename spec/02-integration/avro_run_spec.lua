@@ -8,8 +8,8 @@ local cjson = require "cjson"
 local function config(topic, extra_avro, envelope)
   return helpers.write_tmp(([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
-local csr = sg.registry_connection { url = os.getenv("SINKGATE_REGISTRY"), retries = 0 }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local csr = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY"), retries = 0 }
 local bids = sg.source.load_generator { kind = "auction", relation = "bids", tick = "50ms", rows_per_tick = 3 }
 sg.sink %q { from = bids, into = { connection = kafka, topic = %q }, key = { "id" },
   format = sg.avro { registry = csr %s }, envelope = %q }

@@ -8,7 +8,7 @@ local mime = require "mime"
 local function write(body)
   return helpers.write_tmp([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 ]] .. body, ".lua")
 end
 
@@ -117,7 +117,7 @@ sg.sink "bigsnap" { from = gen, into = { connection = kafka, topic = "bigsnap" }
   it("refuses a progress topic with more than one partition", function()
     local r = run(dev, [[
 kafka = nil
-local k2 = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), progress_topic = "two_part_progress" }
+local k2 = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), progress_topic = "two_part_progress" }
 local gen = sg.source.load_generator { kind = "counter" }
 sg.sink "tp" { from = gen, into = { connection = k2, topic = "tp" }, envelope = "debezium" }]])
     assert.equal(1, r.rc)

@@ -11,7 +11,7 @@ local socket = require "socket"
 
 local BODY = [[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 local gen = sg.source.load_generator { kind = "counter", tick = "20ms", rows_per_tick = 5, start = %d }
 sg.sink %q { from = gen, into = { connection = kafka, topic = %q }, key = { "counter" }, format = "json",
   envelope = "upsert", commit_interval = "100ms" }

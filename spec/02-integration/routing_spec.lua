@@ -7,8 +7,8 @@ local mime = require "mime"
 local function run(dev, body, args)
   local path = helpers.write_tmp([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
-local csr = sg.registry_connection { url = os.getenv("SINKGATE_REGISTRY") }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local csr = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY") }
 local gen = sg.source.load_generator { kind = "counter", tick = "50ms", max_cardinality = 4 }
 ]] .. body, ".lua")
   local r = helpers.sinkgate("run " .. (args or "--duration 500ms --status-interval 100ms") .. " " .. path, dev.env)

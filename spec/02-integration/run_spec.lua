@@ -9,7 +9,7 @@ local function config(fields, gen)
   local name = fields:match('topic = "([^"]+)"')
   return helpers.write_tmp(([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 local gen = sg.source.load_generator { %s }
 sg.sink %q { from = gen, %s }
 ]]):format(gen or 'kind = "counter", tick = "50ms", rows_per_tick = 7', name, fields), ".lua")
@@ -97,7 +97,7 @@ describe("sinkgate run", function()
 
   it("retries through injected produce errors without losing rows (one request in flight)", function()
     assert.matches("^ok", helpers.ctl(dev, "request-errors Produce NOT_LEADER_FOR_PARTITION NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT"))
-    local path = config([[into = { connection = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"),
+    local path = config([[into = { connection = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"),
       options = { ["max.in.flight.requests.per.connection"] = "1" } }, topic = "retried" }, key = { "counter" },
       format = "json", envelope = "upsert", mode = "at_least_once"]])
     local r = helpers.sinkgate("run --duration 500ms " .. path, dev.env)

@@ -7,11 +7,13 @@ local log = require "sinkgate.util.log"
 local json = require "sinkgate.util.json"
 
 local spec = {
-  usage = "sinkgate check CONFIG [--json] [--secrets FILE] [--unsafe]",
+  usage = "sinkgate check CONFIG [--json] [--brokers B] [--registry URL] [--secrets FILE] [--unsafe]",
   summary = "Validate a config (Lua or YAML) and print, per sink, its topic, key, formats,\n" ..
     "envelope, partitioning and the Avro schemas it would register. Exit status 1 on any error.",
   options = {
     { "--json", doc = "print the plan as one JSON document; with problems, {\"ok\":false,\"problems\":[…]}" },
+    { "--brokers", arg = "B", doc = "bootstrap servers of every Kafka connection (overrides the config)" },
+    { "--registry", arg = "URL", doc = "URL of every schema registry connection (overrides the config)" },
     { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
     { "--unsafe", doc = "give the config os and io (os.execute, files)" },
   },
@@ -26,7 +28,9 @@ local function main(opts, pos)
     local ok, err = secret.load_file(opts.secrets)
     if not ok then log.err("sinkgate check: " .. err) return 1 end
   end
-  local decls, problems = loader.load(pos[1], { unsafe = opts.unsafe })
+  local bad = loader.check_overrides(opts)
+  if bad then log.err("sinkgate check: " .. bad) return 2 end
+  local decls, problems = loader.load(pos[1], { unsafe = opts.unsafe, brokers = opts.brokers, registry = opts.registry })
   local plans
   if decls then plans, problems = plan.build(decls) end
   if plans then
@@ -42,7 +46,7 @@ local function main(opts, pos)
     return 1
   end
   if opts.json then
-    log.out(json.pretty(describe.plans_json(plans)))
+    log.out_json(describe.plans_json(plans), json.pretty)
   else
     log.out(describe.plans_text(pos[1], plans))
   end

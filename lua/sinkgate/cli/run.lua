@@ -8,7 +8,8 @@ local json = require "sinkgate.util.json"
 local log = require "sinkgate.util.log"
 
 local spec = {
-  usage = "sinkgate run CONFIG [--duration D] [--secrets FILE] [--unsafe]\n       sinkgate run -e 'LUA'",
+  usage = "sinkgate run CONFIG [--duration D] [--brokers B] [--registry URL] [--secrets FILE] [--unsafe]\n" ..
+    "       sinkgate run -e 'LUA' [--secrets FILE]",
   summary = "Run the sinks a config declares until interrupted. SIGINT/SIGTERM let the transaction\n" ..
     "in progress commit, then stop (what was not yet in a transaction is produced again on the\n" ..
     "next start); SIGUSR1 prints each sink's status. With -e, run a Lua chunk with `sinkgate`\n" ..
@@ -18,6 +19,8 @@ local spec = {
     { "--duration", arg = "D", doc = "stop this long after the sinks have started (start-up: 15s at most), e.g. 5s" },
     { "--status-interval", arg = "D", doc = "print status this often (default 10s)" },
     { "--status-file", arg = "FILE", doc = "write the status JSON here (default $SINKGATE_STATUS_DIR/<pid>.json)" },
+    { "--brokers", arg = "B", doc = "bootstrap servers of every Kafka connection (overrides the config)" },
+    { "--registry", arg = "URL", doc = "URL of every schema registry connection (overrides the config)" },
     { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
     { "--unsafe", doc = "give the config os and io (os.execute, files)" },
     { "--quiet", "-q", doc = "no status lines" },
@@ -32,9 +35,15 @@ end
 
 local function eval(chunk, opts)
   local sg = require "sinkgate"
-  sg._begin()
+  local ctx = sg._begin()
   local res = { loader.run_chunk(chunk, "=(-e)", { unsafe = opts.unsafe, globals = { sg = sg, sinkgate = sg } }) }
-  if not res[1] then log.err("sinkgate run -e: " .. tostring(res[2])) return 1 end
+  -- a variable read by sg.env, then named a secret: refused (and scrubbed)
+  local problems = loader.check_env_reads(ctx)
+  if not res[1] or #problems > 0 then
+    if not res[1] then table.insert(problems, 1, tostring(res[2])) end
+    for _, p in ipairs(problems) do log.err("sinkgate run -e: " .. p) end
+    return 1
+  end
   for i = 2, table.maxn(res) do log.out(show(res[i])) end
   return 0
 end
@@ -47,19 +56,21 @@ local function duration(s, name)
 end
 
 local function main(opts, pos)
+  if opts.secrets then
+    local ok, err = secret.load_file(opts.secrets)
+    if not ok then log.err("sinkgate run: " .. err) return 1 end
+  end
   if opts.e then return eval(opts.e, opts) end
   if #pos ~= 1 then
     log.err("sinkgate run: expected one CONFIG argument (or -e 'LUA')\n\n" .. require("sinkgate.util.args").help(spec))
     return 2
   end
   log.quiet = opts.quiet
-  if opts.secrets then
-    local ok, err = secret.load_file(opts.secrets)
-    if not ok then log.err("sinkgate run: " .. err) return 1 end
-  end
+  local bad = loader.check_overrides(opts)
+  if bad then log.err("sinkgate run: " .. bad) return 2 end
   local ok, d, si = pcall(function() return duration(opts.duration, "duration"), duration(opts.status_interval, "status-interval") end)
   if not ok then log.err("sinkgate run: " .. d) return 2 end
-  local decls, problems = loader.load(pos[1], { unsafe = opts.unsafe })
+  local decls, problems = loader.load(pos[1], { unsafe = opts.unsafe, brokers = opts.brokers, registry = opts.registry })
   local plans
   if decls then plans, problems = plan.build(decls) end
   if not plans then

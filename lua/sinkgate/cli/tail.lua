@@ -36,6 +36,10 @@ local function main(opts, pos)
       return 2
     end
   end
+  local bad = require("sinkgate.config.loader").check_overrides(opts)
+  if bad then log.err("sinkgate tail: " .. bad) return 2 end
+  local secret = require "sinkgate.secret"
+  secret.protect(secret.url_password(opts.registry or os.getenv("SINKGATE_REGISTRY")), "***")
   core.C.sg_sys_signals_install()
   local t, err = tail.open({
     brokers = opts.brokers or os.getenv("SINKGATE_BROKERS") or "127.0.0.1:9092", topic = pos[1],
@@ -49,7 +53,7 @@ local function main(opts, pos)
   while (not max or n < max) and core.C.sg_sys_signal_pending() == 0 do
     local m, why = t:next(200)
     if m then
-      log.out(json.encode(m))
+      log.out_json(m, json.encode) -- scrubbed value by value: the line stays JSON
       n, idle = n + 1, 0
     elseif why == "caught-up" and not opts.follow then
       break

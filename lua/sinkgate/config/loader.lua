@@ -1,11 +1,17 @@
 -- sinkgate.config.loader — loads a config (Lua or YAML) into validated
 -- declarations. Lua configs run in a sandbox: the safe standard library,
--- `require "sinkgate"`, and errors on undeclared globals, so typos fail
--- loudly; `unsafe = true` (sinkgate run --unsafe) opens os and io.
+-- `require "sinkgate"` (the config API only), and errors on undeclared
+-- globals, so typos fail loudly; `unsafe = true` (sinkgate run --unsafe)
+-- opens os, io and every module. No sandboxed code can read a secret's
+-- value: there is no os.getenv (sg.env refuses secret names) and no
+-- reveal.
 local sg = require "sinkgate"
 local secret = require "sinkgate.secret"
 local validate = require "sinkgate.config.validate"
 local yaml = require "sinkgate.config.yaml"
+local yaml_decl = require "sinkgate.config.yaml_decl"
+local interpolate = require "sinkgate.config.interpolate"
+local rules = require "sinkgate.config.rules"
 
 local M = {}
 
@@ -26,151 +32,73 @@ function M.sandbox(opts)
   for _, k in ipairs(SAFE) do env[k] = _G[k] end
   env.string, env.table, env.math = readonly_copy(string), readonly_copy(table), readonly_copy(math)
   env.bit = rawget(_G, "bit") and readonly_copy(_G.bit)
-  env.os = setmetatable({ time = os.time, clock = os.clock, date = os.date, getenv = os.getenv }, {
-    __index = function(_, k) error("os." .. tostring(k) .. " is not available in a config (run with --unsafe)", 2) end,
+  env.os = setmetatable({ time = os.time, clock = os.clock, date = os.date }, {
+    __index = function(_, k)
+      if k == "getenv" then
+        error("os.getenv: not available in a config: use sg.env \"NAME\" (secrets: sg.secret \"NAME\")", 2)
+      end
+      error("os." .. tostring(k) .. ": not available in a config (run with --unsafe)", 2)
+    end,
   })
+  local api = sg.config_api()
   env.require = function(name)
-    if name == "sinkgate" or name:match("^sinkgate%.") or opts.unsafe then return require(name) end
-    error("require \"" .. name .. "\" is not allowed in a config (run with --unsafe)", 2)
+    if name == "sinkgate" then return api end
+    if opts.unsafe then return require(name) end
+    error("require: \"" .. tostring(name) .. "\" is not allowed in a config (only \"sinkgate\"; run with --unsafe)", 2)
   end
   if opts.unsafe then
     env.os, env.io, env.load, env.loadstring, env.dofile = os, io, load, loadstring, dofile
   end
-  for k, v in pairs(opts.globals or {}) do env[k] = v end
+  for k, v in pairs(opts.globals or {}) do env[k] = v == sg and api or v end
   return setmetatable(env, {
     __index = function(_, k) error("undefined global '" .. tostring(k) .. "'", 2) end,
     __newindex = function(_, k) error("assignment to undeclared global '" .. tostring(k) .. "' (declare it local)", 2) end,
   })
 end
 
+-- Reads a config file; nil, message for what is not a readable file.
 local function read_file(path)
   local f, err = io.open(path, "r")
   if not f then return nil, err end
-  local s = f:read("*a")
+  local s, rerr = f:read("*a")
   f:close()
+  if not s then return nil, path .. ": " .. tostring(rerr) end
   return s
+end
+
+-- Secret names are collected from the text before the config runs, so
+-- that `error(sg.env "PW")` on a line above `sg.secret "PW"` is refused
+-- too (the check after loading would come after the error was printed).
+-- A name built at run time escapes this scan; it is still caught after
+-- loading, and what was read is protected from output.
+local function prescan_secret_names(text)
+  for name in text:gmatch("secret%s*%(?%s*[\"']([%w_%.%-]+)[\"']") do secret.add_name(name) end
+  for name in text:gmatch("secret%s*:%s*[\"']?([%w_%.%-]+)") do secret.add_name(name) end
+  for _, name in text:gmatch("secret%s*%(?%s*%[(=*)%[([%w_%.%-]+)%]%1%]") do secret.add_name(name) end
 end
 
 -- Runs a Lua chunk in the sandbox; returns true, results… or nil, message.
 function M.run_chunk(text, chunkname, opts)
+  prescan_secret_names(text)
   local fn, err = loadstring(text, chunkname)
   if not fn then return nil, err end
   setfenv(fn, M.sandbox(opts))
-  local res = { xpcall(fn, function(e) return e end) }
-  if not res[1] then return nil, tostring(res[2]) end
+  local src = chunkname
+  local res = { xpcall(fn, function(e)
+    if type(e) == "string" then return e end
+    -- error(table) / error(): no message, so name the config line that raised
+    for level = 2, 40 do
+      local info = debug.getinfo(level, "Sl")
+      if not info then break end
+      if info.source == src and (info.currentline or 0) > 0 then
+        return ("%s:%d: error() raised with %s instead of a message"):format(info.short_src, info.currentline,
+          secret.is(e) and tostring(e) or (e == nil and "nil" or "a " .. type(e)))
+      end
+    end
+    return ("%s: error() raised with %s instead of a message"):format(src:gsub("^[@=]", ""), type(e))
+  end) }
+  if not res[1] then return nil, res[2] end
   return true, unpack(res, 2, table.maxn(res))
-end
-
-------------------------------------------------------------------------------
--- YAML: the same model, with names for references and Lua bodies as text.
-
-local function yaml_locator(path, lines)
-  return function(p) return path .. ":" .. yaml.line_of(lines, p) end
-end
-
--- "return …" bodies become function(row); line numbers stay those of the file.
-local function compile_fn(body, file, line, opts)
-  local src = string.rep("\n", line) .. "return function(row) " .. body .. "\nend"
-  local f, err = loadstring(src, "@" .. file)
-  if not f then return nil, err end
-  setfenv(f, M.sandbox(opts))
-  return f()
-end
-
-local function yaml_secrets(v)
-  if type(v) ~= "table" then return v end
-  local keys = {}
-  for k in pairs(v) do keys[#keys + 1] = k end
-  if #keys == 1 and keys[1] == "secret" and type(v.secret) == "string" then return secret.new(v.secret) end
-  for k, x in pairs(v) do v[k] = yaml_secrets(x) end
-  return v
-end
-
-local function yaml_columns(cols)
-  if type(cols) ~= "table" then return cols end
-  for i, c in ipairs(cols) do
-    if type(c) == "table" and c.name then
-      cols[i] = { c.name, c.type, not_null = c.not_null, comment = c.comment }
-    end
-  end
-  return cols
-end
-
-local function declare_yaml(doc, path, lines, opts, errors)
-  local at = yaml_locator(path, lines)
-  local objs = {}
-  local function lookup(kind, name, p)
-    local o = objs[name]
-    if type(name) == "string" and o and validate.kind_of(o) == kind then return o end
-    if type(name) ~= "string" then return name end -- validation reports the type
-    errors[#errors + 1] = ("%s: %s: no %s named \"%s\""):format(at(p), p, kind, name)
-    local placeholder = { unresolved = name } -- reported once, here, not again by validation
-    validate.KIND[placeholder] = kind
-    return placeholder
-  end
-  for name, def in pairs(doc.connections or {}) do
-    local p = "connections." .. name
-    local ty = type(def) == "table" and def.type
-    def = yaml_secrets(def)
-    if ty == "kafka" or ty == "registry" then
-      def.type, def.name = nil, def.name or name
-      local o = ty == "kafka" and sg.kafka_connection(def) or sg.registry_connection(def)
-      o.where, o.path, o.locate = at(p), p, at
-      objs[name] = o
-    else
-      errors[#errors + 1] = ("%s: %s.type: expected kafka or registry, got %s"):format(at(p), p, tostring(ty))
-    end
-  end
-  for name, def in pairs(doc.sources or {}) do
-    local p = "sources." .. name
-    local ty = type(def) == "table" and def.type
-    if ty == "load_generator" or ty == "table" then
-      def.type, def.name = nil, def.name or name
-      def.columns = yaml_columns(def.columns)
-      local o = sg.source[ty](def)
-      o.where, o.path, o.locate = at(p), p, at
-      objs[name] = o
-    else
-      errors[#errors + 1] = ("%s: %s.type: expected load_generator or table, got %s"):format(at(p), p, tostring(ty))
-    end
-  end
-  local function format(f, p)
-    if type(f) == "table" and f.avro then
-      f.avro.registry = lookup("registry_connection", f.avro.registry, p .. ".avro.registry")
-      local o = sg.avro(f.avro)
-      o.where, o.path, o.locate = at(p), p .. ".avro", at
-      return o
-    end
-    return f
-  end
-  for name, def in pairs(doc.sinks or {}) do
-    local p = "sinks." .. name
-    if type(def) ~= "table" then
-      errors[#errors + 1] = ("%s: %s: expected a table, got %s"):format(at(p), p, type(def))
-    else
-      def.from = lookup("source", def.from, p .. ".from")
-      -- A Lua body given as text becomes function(row), keeping file lines.
-      local function body(t, key, fp)
-        if type(t[key]) ~= "string" then return end
-        local fn, err = compile_fn(t[key], path, yaml.line_of(lines, fp), opts)
-        if not fn then errors[#errors + 1] = ("%s: %s: %s"):format(at(fp), fp, err) end
-        t[key] = fn
-      end
-      if type(def.into) == "table" then
-        def.into.connection = lookup("kafka_connection", def.into.connection, p .. ".into.connection")
-        body(def.into, "partition_by", p .. ".into.partition_by")
-      end
-      body(def, "headers", p .. ".headers")
-      for _, k in ipairs({ "format", "key_format", "value_format" }) do def[k] = format(def[k], p .. "." .. k) end
-      local o = sg.sink(name)(def)
-      o.where, o.path, o.locate = at(p), p, at
-    end
-  end
-  for k in pairs(doc) do
-    if k ~= "connections" and k ~= "sources" and k ~= "sinks" then
-      errors[#errors + 1] = ("%s: %s: unknown section (expected connections, sources, sinks)"):format(at(k), k)
-    end
-  end
 end
 
 ------------------------------------------------------------------------------
@@ -186,16 +114,86 @@ local function check_obj(o, spec, path, errors)
   o.path = path
 end
 
-local function finish(ctx, errors)
+-- Appends "key.path: message" problems as file:line: key.path: message.
+local function located(o, problems, errors)
+  for _, e in ipairs(problems) do
+    local where = o.locate and o.locate(e:match("^([^:]+):")) or o.where
+    errors[#errors + 1] = where .. ": " .. e
+  end
+end
+
+-- A variable read as a value (sg.env, ${NAME}) must not be a secret's name,
+-- whichever came first in the file.
+local function check_env_reads(ctx, errors)
+  errors = errors or {}
+  for _, r in ipairs(ctx.env_reads) do
+    if secret.is_secret_name(r.name) then
+      secret.protect(os.getenv(r.name), "secret(" .. r.name .. ")") -- whatever was done with it, never print it
+      errors[#errors + 1] = ("%s: %s: %s is a secret: it is never readable as a value (use it as a secret)")
+        :format(r.where, r.path, r.name)
+    end
+  end
+  return errors
+end
+M.check_env_reads = check_env_reads
+
+-- --brokers / --registry: a usage message, or nil when they are fine.
+function M.check_overrides(opts)
+  local b = opts.brokers
+  if b ~= nil then
+    for part in (b .. ","):gmatch("([^,]*),") do
+      if not part:match("^%s*[%w%.%-_%[%]:]+:%d+%s*$") then
+        return ("--brokers: expected host:port[,host:port…], got %q"):format(b)
+      end
+    end
+  end
+  if opts.registry ~= nil and not opts.registry:match("^https?://[^%s/]+") then
+    return ("--registry: expected an http:// or https:// URL, got %q"):format(secret.redact_url(opts.registry))
+  end
+end
+
+-- The flags win over the config (so one config runs against `sinkgate dev`).
+local function apply_overrides(o, opts)
+  if type(o.def) ~= "table" then return end
+  if o.kind == "kafka_connection" and opts.brokers then o.def.brokers = opts.brokers end
+  if o.kind == "registry_connection" and opts.registry then o.def.url = opts.registry end
+end
+
+-- A password in a registry URL is protected like a secret: scrubbed from
+-- every line printed (check shows the URL with it masked).
+local function protect_url(o, errors)
+  if o.kind ~= "registry_connection" or not o.opts then return end
+  local pw = secret.url_password(o.opts.url)
+  if not pw then return end
+  local ok, err = secret.protect(pw, "***")
+  if not ok then
+    local where = o.locate and o.locate(o.path .. ".url") or o.where
+    errors[#errors + 1] = ("%s: %s.url: the password in the URL %s"):format(where, o.path,
+      err:gsub("^%*%*%* is", "is"))
+  end
+end
+
+local function finish(ctx, errors, opts)
   for _, d in ipairs(ctx.dupes) do errors[#errors + 1] = d end
+  check_env_reads(ctx, errors)
   for i, o in ipairs(ctx.connections) do
+    apply_overrides(o, opts)
     check_obj(o, o.kind, base_path(o, "connections", o.kind == "kafka_connection" and "kafka" or "registry" .. i), errors)
+    protect_url(o, errors)
+    if o.kind == "kafka_connection" then
+      local problems = {}
+      rules.kafka_connection(o.opts, o.path, problems)
+      located(o, problems, errors)
+    end
   end
   for i, o in ipairs(ctx.sources) do
     check_obj(o, o.kind, base_path(o, "sources", o.def.kind or o.kind .. i), errors)
   end
   for _, o in ipairs(ctx.sinks) do
     check_obj(o, "sink", "sinks." .. o.name, errors)
+    local problems = {}
+    rules.mode(o.opts, o.opts.into and o.opts.into.connection, o.path, problems)
+    located(o, problems, errors)
     for _, k in ipairs({ "format", "key_format", "value_format" }) do
       local f = o.opts[k]
       if validate.kind_of(f) == "format" and not f.opts then
@@ -207,23 +205,58 @@ local function finish(ctx, errors)
   return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks }
 end
 
+local function load_yaml(text, path, opts, ctx, errors)
+  local expand = interpolate.expander(ctx.env_reads, path)
+  local doc, lines = yaml.decode(text, expand)
+  if not doc then
+    local msg = tostring(lines)
+    local line, rest = msg:match("^line (%d+): (.*)$")
+    errors[#errors + 1] = line and (path .. ":" .. line .. ": " .. rest) or (path .. ":1: " .. msg)
+    return
+  end
+  if not yaml_decl.is_map(doc) then
+    errors[#errors + 1] = ("%s:%d: (top level): expected a map of connections, sources, sinks, got %s"):format(
+      path, lines[""] or 1, yaml_decl.shape(doc))
+    return
+  end
+  yaml_decl.declare(doc, path, lines, function()
+    return M.sandbox({ unsafe = opts.unsafe, globals = { sg = sg } })
+  end, errors)
+end
+
 -- Loads a config file. Returns declarations or nil, list of messages.
 function M.load(path, opts)
   opts = opts or {}
   local text, err = read_file(path)
-  if not text then return nil, { "cannot read config: " .. err } end
+  if not text then
+    local reason = tostring(err):gsub("^" .. path:gsub("%p", "%%%0") .. ": ", "")
+    return nil, { ("%s: cannot read config: %s"):format(path, reason) }
+  end
+  return M.load_text(text, path, opts)
+end
+
+-- The same from text (the fuzz targets and specs); `path` names it in
+-- messages and chooses YAML (.yaml/.yml) or Lua.
+function M.load_text(text, path, opts)
+  opts = opts or {}
   local ctx = sg._begin()
   local errors = {}
   if path:match("%.ya?ml$") then
-    local doc, lines = yaml.decode(text)
-    if not doc then return nil, { path .. ":" .. tostring(lines):gsub("^line ", "") } end
-    if type(doc) ~= "table" then return nil, { path .. ":1: expected a map of connections, sources, sinks" } end
-    declare_yaml(doc, path, lines, opts, errors)
+    prescan_secret_names(text)
+    load_yaml(text, path, opts, ctx, errors)
+    if #errors > 0 then
+      check_env_reads(ctx, errors)
+      return nil, errors
+    end
   else
     local ok, msg = M.run_chunk(text, "@" .. path, opts)
-    if not ok then return nil, { msg } end
+    if not ok then
+      local errs = { msg }
+      check_env_reads(ctx, errs)
+      return nil, errs
+    end
   end
-  return finish(ctx, errors)
+  return finish(ctx, errors, opts)
 end
 
 return M

@@ -64,6 +64,45 @@ local function join(path, key)
   return path == "" and key or path .. "." .. key
 end
 
+-- Kafka's rule for topic names (kafka.common.internals.Topic): 1–249 of
+-- [a-zA-Z0-9._-], and not "." or "..".
+function M.topic_problem(v)
+  if v == "" then return "a topic name cannot be empty" end
+  if #v > 249 then return ("a topic name is at most 249 characters, got %d"):format(#v) end
+  if v == "." or v == ".." then return ("a topic name cannot be %q"):format(v) end
+  local bad = v:match("[^%w%._%-]")
+  if bad then
+    return ("a topic name is letters, digits, '.', '_' and '-' only, got %q (%s)"):format(v,
+      bad:match("%s") and "a space" or ("'" .. bad .. "'"))
+  end
+end
+
+-- Value rules named by an option's `check` (config/options.lua); each
+-- returns a message for a bad (already type-checked) value.
+M.CHECKS = {
+  topic = M.topic_problem,
+  nonempty = function(v) if v == "" then return "cannot be empty" end end,
+  nonempty_list = function(v) if #v == 0 then return "needs at least one entry" end end,
+  positive = function(v, ty)
+    if v <= 0 then return ty == "duration" and "must be longer than 0ms" or "must be at least 1" end
+  end,
+  nonnegative = function(v) if v < 0 then return "cannot be negative" end end,
+  count = function(v)
+    if v < 1 and v ~= -1 then return ("expected at least 1, or -1 for the broker's default, got %d"):format(v) end
+  end,
+}
+
+-- librdkafka properties are text; numbers and booleans are accepted and
+-- written the way librdkafka parses them.
+local function scalar_text(v)
+  if type(v) == "string" then return v end
+  if type(v) == "boolean" then return tostring(v) end
+  if type(v) == "number" then
+    if v % 1 == 0 and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
+    if v == v and v ~= math.huge and v ~= -math.huge then return ("%.17g"):format(v) end
+  end
+end
+
 -- One value against one type; returns the normalized value or nil.
 local function check_type(ty, v, path, ctx)
   local function bad(msg)
@@ -82,7 +121,7 @@ local function check_type(ty, v, path, ctx)
   end
   inner = ty:match("^map<(.+)>$")
   if inner then
-    if type(v) ~= "table" or M.kind_of(v) then return bad() end
+    if type(v) ~= "table" or M.kind_of(v) or secret.is(v) then return bad() end
     local out = {}
     for k, item in pairs(v) do
       if type(k) ~= "string" then return bad("expected string keys, got " .. type(k)) end
@@ -120,8 +159,12 @@ local function check_type(ty, v, path, ctx)
     if ms then return ms end
     return bad("expected a duration like \"100ms\", \"2s\" or \"1m\", got " .. describe(v))
   elseif ty == "integer" then
-    if type(v) == "number" and v % 1 == 0 then return v end
+    if type(v) == "number" and v % 1 == 0 and math.abs(v) < 2 ^ 53 then return v end
     return bad()
+  elseif ty == "scalar" then
+    local s = scalar_text(v)
+    if s then return s end
+    return bad("expected a string, number or boolean, got " .. describe(v))
   elseif ty == "format" then
     if M.kind_of(v) == "format" then return v end
     if v == "json" or v == "text" or v == "bytes" then return v end
@@ -159,6 +202,8 @@ check = function(spec, t, path, ctx)
           ctx.fail(p, ("expected one of %s, got %q"):format(table.concat(f.enum, ", "), tostring(nv)))
         end
       end
+      local problem = nv ~= nil and f.check and M.CHECKS[f.check](nv, ty)
+      if problem then ctx.fail(p, problem) end
       out[name] = nv
     end
   end

@@ -6,8 +6,16 @@ local core = require "sinkgate.core"
 local C, ffi = core.C, core.ffi
 local M = {}
 
-local function scalar(doc, n)
+-- expand (optional): function(text, key path, line) → text or nil, err,
+-- applied to every scalar value before plain scalars are typed, so that an
+-- expanded plain `${N}` can still become a number.
+local function scalar(doc, n, path, expand)
   local s = ffi.string(doc.text + n.off, n.len)
+  if expand then
+    local err
+    s, err = expand(s, path, n.line)
+    if not s then return nil, ("line %d: %s: %s"):format(n.line, path == "" and "(top level)" or path, err) end
+  end
   if n.plain == 0 then return s end
   if s == "true" or s == "True" or s == "TRUE" then return true end
   if s == "false" or s == "False" or s == "FALSE" then return false end
@@ -24,7 +32,7 @@ end
 
 local convert
 
-local function convert_map(doc, n, path, lines)
+local function convert_map(doc, n, path, lines, expand)
   local t = {}
   local i = n.first_child
   while i >= 0 do
@@ -37,7 +45,7 @@ local function convert_map(doc, n, path, lines)
     local p = join(path, key)
     lines[p] = kn.line
     if t[key] ~= nil then return nil, ("line %d: %s: key given twice"):format(kn.line, p) end
-    local v, err = convert(doc, vi, p, lines)
+    local v, err = convert(doc, vi, p, lines, expand)
     if err then return nil, err end
     t[key] = v
     i = doc.nodes[vi].next_sibling
@@ -45,16 +53,16 @@ local function convert_map(doc, n, path, lines)
   return t
 end
 
-convert = function(doc, idx, path, lines)
+convert = function(doc, idx, path, lines, expand)
   local n = doc.nodes[idx]
   if lines[path] == nil then lines[path] = n.line end
-  if n.kind == C.SG_Y_SCALAR then return scalar(doc, n) end
-  if n.kind == C.SG_Y_MAP then return convert_map(doc, n, path, lines) end
+  if n.kind == C.SG_Y_SCALAR then return scalar(doc, n, path, expand) end
+  if n.kind == C.SG_Y_MAP then return convert_map(doc, n, path, lines, expand) end
   local t, k = {}, 0
   local i = n.first_child
   while i >= 0 do
     k = k + 1
-    local v, err = convert(doc, i, join(path, k), lines)
+    local v, err = convert(doc, i, join(path, k), lines, expand)
     if err then return nil, err end
     t[k] = v
     i = doc.nodes[i].next_sibling
@@ -63,19 +71,20 @@ convert = function(doc, idx, path, lines)
 end
 
 -- Returns value, lines or nil, "line N: message".
-function M.decode(text)
+function M.decode(text, expand)
   local doc = C.sg_yaml_parse(text, #text, core.errbuf, core.ERRLEN)
   if doc == nil then return nil, core.err() end
   doc = ffi.gc(doc, C.sg_yaml_free)
   if doc.nnodes == 0 then return {}, {} end
   local lines = {}
-  local v, err = convert(doc, 0, "", lines)
+  local v, err = convert(doc, 0, "", lines, expand)
   if err then return nil, err end
   return v, lines
 end
 
 -- Line of a key path, or of its nearest ancestor that has one.
 function M.line_of(lines, path)
+  path = path ~= nil and tostring(path) or nil
   while path and path ~= "" do
     if lines[path] then return lines[path] end
     path = path:match("^(.*)%[%d+%]$") or path:match("^(.*)%.[^%.]+$")

@@ -1,6 +1,8 @@
 -- sinkgate.run.kafka_conf — librdkafka properties from a validated Kafka
 -- connection. Secrets are revealed here and only here, straight into the
 -- property list handed to C.
+local secret = require "sinkgate.secret"
+
 local M = {}
 
 local MAP = {
@@ -18,9 +20,9 @@ function M.for_connection(conn, extra)
   end
   for opt, prop in pairs(MAP) do
     local v = conn[opt]
-    if type(v) == "table" and v.reveal then
+    if secret.is(v) then
       local err
-      v, err = v:reveal()
+      v, err = secret.reveal(v)
       if not v then return nil, err end
     end
     if v ~= nil then put(prop, v) end

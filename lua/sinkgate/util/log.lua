@@ -20,6 +20,13 @@ function M.err(...)
   io.stderr:flush()
 end
 
+-- A JSON document on stdout: secrets are scrubbed from its string values
+-- before encoding, never from the encoded text (which they could corrupt).
+function M.out_json(v, encode)
+  io.stdout:write(encode(secret.redact_value(v)), "\n")
+  io.stdout:flush()
+end
+
 -- Timestamped log line on stderr (run, dev): "sinkgate[HH:MM:SS] msg".
 function M.info(fmt, ...)
   if M.quiet then return end
