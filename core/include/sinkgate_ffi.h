@@ -41,6 +41,21 @@ typedef struct sg_buf {
 } sg_buf;
 void sg_buf_free(sg_buf *b);
 
+/* ---- process: files without a shell (core/sys/files.c) ---- */
+uint32_t sg_sys_euid(void);
+int32_t sg_sys_pid(void);
+/* Creates path (and missing parents) mode 0700; refuses a symlink, a
+ * non-directory or a directory owned by another user; makes ours 0700. */
+int sg_sys_private_dir(const char *path, char *err, size_t errlen);
+/* Replaces path atomically with data through a mkstemp file beside it
+ * (removed on failure); refuses a path that exists and is not a regular
+ * file (symlink, device, FIFO, directory). */
+int sg_sys_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* Appends a regular file of at most max bytes to out (never blocks on a FIFO). */
+int sg_sys_read_small(const char *path, size_t max, sg_buf *out, char *err, size_t errlen);
+/* Appends "name\n" for each entry of dir ending in suffix (dot files skipped). */
+int sg_sys_list_dir(const char *dir, const char *suffix, sg_buf *out, char *err, size_t errlen);
+
 /* ---- relation schema and row batches ---- */
 typedef enum sg_type {
   SG_T_BOOL = 1, SG_T_INT2, SG_T_INT4, SG_T_INT8,
