@@ -43,7 +43,8 @@ describe("status file (run)", function()
     for k, v in pairs(dev.env) do env[k] = v end
     local path = config("st1")
     local pid, log = helpers.spawn("run --status-interval 1h " .. path, env)
-    local deadline, s = socket.gettime() + 15, nil
+    local deadline = socket.gettime() + 15
+    local s
     repeat
       socket.sleep(0.2)
       s = helpers.sinkgate("status", env)
