@@ -121,6 +121,25 @@ describe("sinkgate dev", function()
     assert.equal("6\n3\n", r.out)
   end)
 
+  it("tells a sink at once that it has no Admin API (no 5 s CreateTopics timeout per run)", function()
+    local path = helpers.write_tmp([[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "5s" }
+local gen = sg.source.load_generator { kind = "counter", tick = "100ms" }
+for i = 1, 3 do
+  sg.sink("fresh" .. i) { from = gen, into = { connection = kafka, topic = "fresh" .. i }, envelope = "debezium" }
+end]], ".lua")
+    local t0 = require("socket").gettime()
+    local r = helpers.sinkgate("run --duration 300ms " .. path, dev.env)
+    local took = require("socket").gettime() - t0
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    assert.is_true(took < 4, ("run took %.1f s"):format(took))
+    local _, n = r.err:gsub("no usable Admin API %(the cluster's controller", "")
+    assert.equal(1, n, r.err)
+    for i = 1, 3 do assert.is_true(helpers.final_status(r.err, "fresh" .. i).messages > 0) end
+  end)
+
   it("sends `sinkgate dev --ctl` commands to a running environment", function()
     local r = helpers.sinkgate("dev --ctl ping", dev.env)
     assert.same({ 0, "ok pong\n" }, { r.rc, r.out })
