@@ -320,6 +320,21 @@ int sg_kafka_ensure_topic(const char **keys, const char **vals, int n, const cha
 int sg_progress_read(const char **keys, const char **vals, int n, const char *topic, const char *key,
                      sg_buf *out, char *err, size_t errlen);
 
+/* ---- librdkafka's log lines, for sinkgate's logger (core/kafka/log.c) ---- */
+/* One line: syslog level (0..7), librdkafka's facility and message; a
+ * line with dropped > 0 also says how many lines a full ring lost before
+ * it (it may carry no message of its own: level 0 and an empty msg). */
+typedef struct sg_kafka_log_line {
+  int level;
+  int64_t time_ms;
+  uint64_t dropped;
+  char fac[32];
+  char msg[1024];
+} sg_kafka_log_line;
+/* 1 = a line in out, 0 = none waiting. Safe from any thread. */
+int sg_kafka_log_take(sg_kafka_log_line *out);
+int sg_kafka_log_pending(void);
+
 /* ---- Kafka consumer for `sinkgate tail` ---- */
 typedef struct sg_tail sg_tail;
 typedef struct sg_tail_msg {

@@ -205,6 +205,7 @@ function M:loop()
   while not self.stopping and C.sg_sys_signal_pending() == 0 do
     local watch = { self.registry_srv, self.control_srv }
     for cl in pairs(self.clients) do watch[#watch + 1] = cl end
+    log.drain()
     local ready = socket.select(watch, nil, 0.2)
     for _, s in ipairs(ready or {}) do
       if s == self.registry_srv then

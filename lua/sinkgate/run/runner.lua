@@ -55,6 +55,7 @@ function M.run(plans, opts)
       next_status = now + interval
     end
     if now >= next_file then
+      log.drain() -- librdkafka's lines, at least once a second
       status:write_sinks(sinks, t0)
       next_file = now + 1000
     end
