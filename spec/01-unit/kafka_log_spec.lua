@@ -28,12 +28,14 @@ describe("librdkafka log lines", function()
     log.drain() -- whatever earlier specs left
     saved_stderr = io.stderr
     written = {}
+    -- luacheck: push ignore 122
     io.stderr = { write = function(_, ...) for _, s in ipairs({ ... }) do written[#written + 1] = s end end,
       flush = function() end }
+    -- luacheck: pop
   end)
   after_each(function()
     log.drain() -- into the fake stderr: the closed clients' last words
-    io.stderr = saved_stderr
+    io.stderr = saved_stderr -- luacheck: ignore 122
     log.quiet = false
   end)
 
