@@ -72,7 +72,7 @@ describe("Avro decoder", function()
     local row_schema_t = cjson.decode(plans[1].avro.value).fields[1].type[2]
     local row_schema = cjson.encode(row_schema_t)
     local dec = assert(decode.compile(row_schema))
-    local n = 200
+    local n = 80
     local b = ffi.gc(C.sg_batch_new(rel:c_schema(), n), C.sg_batch_free)
     local r = random.new(777)
     for _ = 1, n do
