@@ -6,40 +6,55 @@
 #   4. the C tests and all specs again under AddressSanitizer + UBSan
 #   5. a warnings-as-errors build with clang
 #   6. a short libFuzzer run of the YAML and config fuzz targets (one test)
+# Each spec file prints one line as it ends: its mode (plain or asan), its
+# counts and its time. A spec is counted once per mode, so the closing
+# total counts each spec twice (plain + asan); the lines before it say
+# how the total is made up.
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 skipped=0
 LOG=$(mktemp -d /tmp/sinkgate-test.XXXXXX)
 
+breakdown=""
 count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
+# $1 = what, then the counts: remembered for the breakdown before the total.
+part() {
+  count "$2" "$3" "${4:-0}"
+  breakdown="$breakdown$(printf '  %-26s %5d passed %3d failed %3d skipped' "$1" "$2" "$3" "${4:-0}")
+"
+}
 
 c_tests() { # $1 = test binary, $2 = label
   "$1" > "$LOG/$2.c.log" 2>&1
   cat "$LOG/$2.c.log"
   line=$(grep -E '^c-core: [0-9]+ passed, [0-9]+ failed' "$LOG/$2.c.log" | tail -1)
-  if [ -z "$line" ]; then count 0 1; return; fi
-  count "$(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')" "$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')"
+  if [ -z "$line" ]; then part "C core tests ($2)" 0 1; return; fi
+  part "C core tests ($2)" "$(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')" \
+    "$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')"
 }
 
-busted_run() { # $1 = label; environment set by the caller
-  busted -o utfTerminal > "$LOG/$1.busted.log" 2>&1
-  sed 's/\x1b\[[0-9;]*m//g' "$LOG/$1.busted.log"
-  line=$(sed 's/\x1b\[[0-9;]*m//g' "$LOG/$1.busted.log" | grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' | tail -1)
-  if [ -z "$line" ]; then count 0 1; return; fi
+busted_run() { # $1 = mode (plain / asan); environment set by the caller
+  m=$1
+  # One line per spec file as it ends (spec/helpers/per_file_output.lua),
+  # shown while the run goes on.
+  SINKGATE_TEST_MODE=$m busted -o spec/helpers/per_file_output.lua 2>&1 | tee "$LOG/$m.busted.log"
+  line=$(grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/$m.busted.log" | tail -1)
+  if [ -z "$line" ]; then part "busted specs ($m)" 0 1; return; fi
   set -- $line
-  count "$1" "$(($4 + $7))" "${10}"
+  part "busted specs ($m)" "$1" "$(($4 + $7))" "${10}"
 }
+started=$(date +%s)
 
 make --no-print-directory build/baseline build/encode_bench > /dev/null
 
 echo "== C core tests"
 c_tests build/test_core plain
 
-echo "== busted specs (LuaJIT)"
+echo "== busted specs (LuaJIT), one line per spec file"
 busted_run plain
 
 echo "== luacheck"
-if luacheck --quiet --no-color lua spec examples plugins bench tools; then count 1 0; else count 0 1; fi
+if luacheck --quiet --no-color lua spec examples plugins bench tools; then part luacheck 1 0; else part luacheck 0 1; fi
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 if make --no-print-directory asan > "$LOG/asan-build.log" 2>&1; then
@@ -50,24 +65,27 @@ if make --no-print-directory asan > "$LOG/asan-build.log" 2>&1; then
   LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
   ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 busted_run asan
 else
-  cat "$LOG/asan-build.log"; count 0 1
+  cat "$LOG/asan-build.log"; part "asan build" 0 1
 fi
 
 echo "== warnings-as-errors build (clang)"
 if make --no-print-directory CC=clang BUILD=build/clang CFLAGS='-O2 -Wshadow' all > "$LOG/clang.log" 2>&1; then
-  count 1 0
+  part "clang -Werror build" 1 0
 else
-  cat "$LOG/clang.log"; count 0 1
+  cat "$LOG/clang.log"; part "clang -Werror build" 0 1
 fi
 
 echo "== fuzz (libFuzzer: YAML parser and config path, 30 s)"
 if make --no-print-directory fuzz FUZZ_SECONDS=30 > "$LOG/fuzz.log" 2>&1; then
-  grep '^fuzz:' "$LOG/fuzz.log"; count 1 0
+  grep '^fuzz:' "$LOG/fuzz.log"; part "fuzz (30 s)" 1 0
 else
-  tail -30 "$LOG/fuzz.log"; count 0 1
+  tail -30 "$LOG/fuzz.log"; part "fuzz (30 s)" 0 1
 fi
 
 rm -rf "$LOG"
 echo
+echo "== how the total is made up (each spec counted once per mode: plain and asan)"
+printf '%s' "$breakdown"
+echo "  took $(( $(date +%s) - started ))s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include "../util/util.h"
+#include "../kafka/kafka.h"
 
 struct sg_dev_cluster {
   rd_kafka_t *host;
@@ -16,6 +17,7 @@ sg_dev_cluster *sg_dev_cluster_new(int brokers, char *err, size_t errlen) {
   if (brokers < 1 || brokers > 16) return sg_fail(err, errlen, "--brokers must be 1..16"), NULL;
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+  sg_kafka_log_attach(conf);
   sg_dev_cluster *c = calloc(1, sizeof *c);
   c->host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
   if (!c->host) {

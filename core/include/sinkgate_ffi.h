@@ -44,6 +44,21 @@ typedef struct sg_buf {
 } sg_buf;
 void sg_buf_free(sg_buf *b);
 
+/* ---- process: files without a shell (core/sys/files.c) ---- */
+uint32_t sg_sys_euid(void);
+int32_t sg_sys_pid(void);
+/* Creates path (and missing parents) mode 0700; refuses a symlink, a
+ * non-directory or a directory owned by another user; makes ours 0700. */
+int sg_sys_private_dir(const char *path, char *err, size_t errlen);
+/* Replaces path atomically with data through a mkstemp file beside it
+ * (removed on failure); refuses a path that exists and is not a regular
+ * file (symlink, device, FIFO, directory). */
+int sg_sys_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* Appends a regular file of at most max bytes to out (never blocks on a FIFO). */
+int sg_sys_read_small(const char *path, size_t max, sg_buf *out, char *err, size_t errlen);
+/* Appends "name\n" for each entry of dir ending in suffix (dot files skipped). */
+int sg_sys_list_dir(const char *dir, const char *suffix, sg_buf *out, char *err, size_t errlen);
+
 /* ---- relation schema and row batches ---- */
 typedef enum sg_type {
   SG_T_BOOL = 1, SG_T_INT2, SG_T_INT4, SG_T_INT8,
@@ -339,6 +354,21 @@ sg_progress_watch *sg_progress_watch_new(const char **keys, const char **vals, i
                                          const char *key, char *err, size_t errlen);
 int sg_progress_watch_poll(sg_progress_watch *w, sg_buf *out, char *err, size_t errlen);
 void sg_progress_watch_free(sg_progress_watch *w);
+
+/* ---- librdkafka's log lines, for sinkgate's logger (core/kafka/log.c) ---- */
+/* One line: syslog level (0..7), librdkafka's facility and message; a
+ * line with dropped > 0 also says how many lines a full ring lost before
+ * it (it may carry no message of its own: level 0 and an empty msg). */
+typedef struct sg_kafka_log_line {
+  int level;
+  int64_t time_ms;
+  uint64_t dropped;
+  char fac[32];
+  char msg[1024];
+} sg_kafka_log_line;
+/* 1 = a line in out, 0 = none waiting. Safe from any thread. */
+int sg_kafka_log_take(sg_kafka_log_line *out);
+int sg_kafka_log_pending(void);
 
 /* ---- Kafka consumer for `sinkgate tail` ---- */
 typedef struct sg_tail sg_tail;

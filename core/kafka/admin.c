@@ -10,14 +10,25 @@
 #include "../util/util.h"
 #include "kafka.h"
 
-/* Whether the topic is in the cluster metadata (without creating it). */
-static int topic_exists(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
+/* Whether the topic is in the cluster metadata (without creating it), and
+ * whether the cluster names a controller that is one of its brokers. The
+ * dev broker (librdkafka's mock) names controller 0 while its brokers are
+ * 1..N, so an Admin request would wait for the whole admin_timeout for a
+ * controller that never comes: seeing that here costs nothing. A real
+ * cluster always names one of its brokers; -1 (an election under way) is
+ * not taken as "no Admin API": CreateTopics then waits as it should. */
+static int topic_exists(rd_kafka_t *rk, const char *topic, int timeout_ms, int *no_controller, char *err,
+                        size_t errlen) {
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1 /* all topics: no auto-create */, NULL, &md, timeout_ms);
   if (e) return sg_fail(err, errlen, "metadata: %s", rd_kafka_err2str(e));
   int found = 0;
   for (int i = 0; i < md->topic_cnt && !found; i++)
     found = strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err;
+  int32_t ctrl = rd_kafka_controllerid(rk, 0);
+  int known = 0;
+  for (int i = 0; i < md->broker_cnt && !known; i++) known = md->brokers[i].id == ctrl;
+  *no_controller = ctrl >= 0 && !known ? (int)ctrl + 1 : 0;
   rd_kafka_metadata_destroy(md);
   return found;
 }
@@ -96,9 +107,13 @@ int sg_kafka_ensure_topic(const char **keys, const char **vals, int n, const cha
   }
   /* Metadata may take a while on a slow link; admin_timeout bounds only
    * the wait for CreateTopics. */
-  int rc = topic_exists(rk, topic, timeout_ms > 10000 ? timeout_ms : 10000, err, errlen);
+  int no_controller = 0;
+  int rc = topic_exists(rk, topic, timeout_ms > 10000 ? timeout_ms : 10000, &no_controller, err, errlen);
   if (rc == 1) {
     rc = 0; /* exists: nothing to do */
+  } else if (rc == 0 && no_controller) {
+    rc = 2;
+    sg_fail(err, errlen, "the cluster's controller (id %d) is none of its brokers", no_controller - 1);
   } else if (rc == 0) {
     rc = create(rk, topic, partitions, replication, cfg_names, cfg_values, ncfg, timeout_ms, err, errlen);
   }

@@ -35,6 +35,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 rd_kafka_conf_t *sg_kafka_conf(const char **keys, const char **vals, int n, char *err,
                                size_t errlen) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  sg_kafka_log_attach(conf); /* every client sinkgate makes logs through sinkgate */
   for (int i = 0; i < n; i++) {
     if (rd_kafka_conf_set(conf, keys[i], vals[i], err, errlen) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);

@@ -23,6 +23,18 @@ static int caught_up(const sg_tail *t) {
   return 1;
 }
 
+/* 1 if topic is in the cluster's topic list, 0 if not, -1 on error. */
+static int topic_listed(rd_kafka_t *rk, const char *topic, int timeout_ms, char *err, size_t errlen) {
+  const struct rd_kafka_metadata *md = NULL;
+  rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+  if (e) return sg_fail(err, errlen, "metadata: %s", rd_kafka_err2str(e));
+  int found = 0;
+  for (int i = 0; i < md->topic_cnt && !found; i++)
+    found = strcmp(md->topics[i].topic, topic) == 0 && md->topics[i].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+  rd_kafka_metadata_destroy(md);
+  return found;
+}
+
 static int assign_all(sg_tail *t, const char *topic, char *err, size_t errlen) {
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(t->npart);
   for (int p = 0; p < t->npart; p++) {
@@ -66,6 +78,14 @@ sg_tail *sg_tail_open(const char *brokers, const char *topic, int read_committed
     return NULL;
   }
   rd_kafka_poll_set_consumer(t->rk);
+  /* Asking for the topic by name may create it (the dev broker does):
+   * look in the full topic list first, so a missing topic is an error. */
+  int found = topic_listed(t->rk, topic, 10000, err, errlen);
+  if (found < 0) goto fail;
+  if (!found) {
+    sg_fail(err, errlen, "topic %s does not exist", topic);
+    goto fail;
+  }
   t->npart = sg_kafka_partition_count(t->rk, topic, 10000, err, errlen);
   if (t->npart <= 0) goto fail;
   t->high = calloc((size_t)t->npart, sizeof *t->high);

@@ -1,10 +1,13 @@
 -- sinkgate.tail — reads a topic and turns each message into an ordered JSON
 -- object: partition, offset, timestamp, key, value, headers. Keys and values
 -- are decoded by their bytes: Confluent-framed Avro through the registry,
--- JSON, UTF-8 text, else base64.
+-- JSON, UTF-8 text, else base64. A key or value that cannot be decoded as
+-- asked is {"error": …} (and counted in self.errors), never silently
+-- something else; a registry that cannot be reached stops the tail.
 local cjson = require "cjson.safe"
 local mime = require "mime"
 local core = require "sinkgate.core"
+local avro_decode = require "sinkgate.avro.decode"
 local json = require "sinkgate.util.json"
 
 local C, ffi = core.C, core.ffi
@@ -28,46 +31,81 @@ local function valid_utf8(s)
 end
 
 -- GET /schemas/ids/N from the registry (luasocket; tail is a dev tool).
+-- Returns the schema text; or nil, err, true when the registry could not
+-- be asked at all (unreachable: nothing Avro can be decoded).
 local function fetch_schema(registry, id)
   local http = require "socket.http"
   local ltn12 = require "ltn12"
   local out = {}
-  local _, status = http.request({ url = registry .. "/schemas/ids/" .. id, sink = ltn12.sink.table(out) })
+  http.TIMEOUT = 10
+  local ok, status = http.request({ url = registry .. "/schemas/ids/" .. id, sink = ltn12.sink.table(out) })
+  if not ok then return nil, ("registry %s unreachable: %s"):format(registry, tostring(status)), true end
   local body = cjson.decode(table.concat(out))
-  if status ~= 200 or type(body) ~= "table" or not body.schema then
-    return nil, ("registry %s: schema %d: HTTP %s"):format(registry, id, tostring(status))
+  if status ~= 200 or type(body) ~= "table" or type(body.schema) ~= "string" then
+    return nil, ("registry %s: schema id %d: HTTP %s"):format(registry, id, tostring(status))
   end
   return body.schema
 end
 
+local function framed(bytes)
+  return #bytes >= 5 and bytes:byte(1) == 0
+end
+
+local function schema_id(bytes)
+  return bytes:byte(2) * 16777216 + bytes:byte(3) * 65536 + bytes:byte(4) * 256 + bytes:byte(5)
+end
+
+-- Decodes Confluent-framed Avro; nil, err[, fatal].
 function M:decode_avro(bytes)
-  local id = bytes:byte(2) * 16777216 + bytes:byte(3) * 65536 + bytes:byte(4) * 256 + bytes:byte(5)
-  local schema = self.schemas[id]
-  if not schema then
-    local err
-    schema, err = fetch_schema(self.registry, id)
-    if not schema then return nil, err end
-    self.schemas[id] = schema
+  local id = schema_id(bytes)
+  local dec = self.schemas[id]
+  if not dec then
+    local text, err, fatal = fetch_schema(self.registry, id)
+    if not text then return nil, err, fatal end
+    dec, err = avro_decode.compile(text)
+    if not dec then return nil, ("schema id %d: %s"):format(id, err) end
+    self.schemas[id] = dec
   end
-  local buf = ffi.new("sg_buf[1]")
-  local rc = C.sg_avro_decode_json(schema, #schema, bytes:sub(6), #bytes - 5, buf, core.errbuf, core.ERRLEN)
-  local text = rc == 0 and ffi.string(buf[0].data, buf[0].len) or nil
-  C.sg_buf_free(buf)
-  if not text then return nil, core.err() end
+  local text, err = avro_decode.to_json(dec, bytes:sub(6))
+  if not text then return nil, ("schema id %d: %s"):format(id, err) end
   return json.raw(text)
 end
 
--- The JSON form of one key or value.
-function M:decode(bytes, fmt)
+local function failed(self, what, err)
+  self.errors = self.errors + 1
+  self.last_error = what .. ": " .. err
+  return json.object({ "error" }, { error = err })
+end
+
+-- The JSON form of one key or value (`what` names it in errors).
+function M:decode(bytes, fmt, what)
   if bytes == nil then return json.null end
-  if (fmt == "avro" or fmt == "auto") and self.registry and #bytes >= 5 and bytes:byte(1) == 0 then
-    local v, err = self:decode_avro(bytes)
-    if v or fmt == "avro" then return v or json.object({ "error" }, { error = err }) end
+  if fmt == "avro" or (fmt == "auto" and framed(bytes)) then
+    if not self.registry then
+      if fmt == "avro" then return failed(self, what, "no registry to decode Avro") end
+      -- Looks framed, but nothing to check it against: say so once, and
+      -- show the bytes as bytes, never as text.
+      if not self.warned_no_registry then
+        self.warned_no_registry = true
+        self.warn(("%s looks like Confluent-framed Avro (schema id %d) but no registry is set "
+          .. "(--registry or $SINKGATE_REGISTRY): showing bytes as base64"):format(what, schema_id(bytes)))
+      end
+      return json.object({ "base64" }, { base64 = mime.b64(bytes) })
+    end
+    if not framed(bytes) then return failed(self, what, "not Confluent-framed Avro (no magic byte 0 + schema id)") end
+    local v, err, fatal = self:decode_avro(bytes)
+    if fatal then error({ tail_fatal = err }, 0) end
+    if v then return v end
+    if fmt == "avro" then return failed(self, what, err) end
+    -- auto: a 0 first byte is not proof of Avro; fall through.
   end
-  if (fmt == "json" or fmt == "auto") and #bytes > 0 and cjson.decode(bytes) ~= nil then
+  if fmt == "json" then
+    local ok, err = cjson.decode(bytes)
+    if ok == nil then return failed(self, what, "not JSON (" .. tostring(err) .. ")") end
     return json.raw(bytes)
   end
-  if (fmt == "text" or fmt == "auto" or fmt == "json") and valid_utf8(bytes) then return bytes end
+  if fmt == "auto" and #bytes > 0 and cjson.decode(bytes) ~= nil then return json.raw(bytes) end
+  if (fmt == "text" or fmt == "auto") and valid_utf8(bytes) then return bytes end
   return json.object({ "base64" }, { base64 = mime.b64(bytes) })
 end
 
@@ -75,7 +113,8 @@ function M.open(o)
   local t = C.sg_tail_open(o.brokers, o.topic, o.read_committed and 1 or 0, nil, nil, 0, core.errbuf, core.ERRLEN)
   if t == nil then return nil, core.err() end
   return setmetatable({ h = ffi.gc(t, C.sg_tail_free), msg = ffi.new("sg_tail_msg"), registry = o.registry,
-    schemas = {}, key_format = o.key_format or "auto", value_format = o.value_format or "auto" }, M)
+    schemas = {}, key_format = o.key_format or "auto", value_format = o.value_format or "auto", errors = 0,
+    warn = o.warn or function() end }, M)
 end
 
 local function str(p, n, is_null)
@@ -84,7 +123,15 @@ local function str(p, n, is_null)
 end
 
 -- Next message as an ordered table; nil, "idle" | "caught-up" | error.
+-- A registry that cannot be reached is an error (nothing Avro could be shown).
 function M:next(timeout_ms)
+  local ok, m, why = pcall(self.next_message, self, timeout_ms)
+  if ok then return m, why end
+  if type(m) == "table" and m.tail_fatal then return nil, m.tail_fatal end
+  error(m, 0)
+end
+
+function M:next_message(timeout_ms)
   local rc = C.sg_tail_next(self.h, timeout_ms, self.msg, core.errbuf, core.ERRLEN)
   if rc == 0 then return nil, "idle" end
   if rc == 2 then return nil, "caught-up" end
@@ -100,8 +147,10 @@ function M:next(timeout_ms)
   end
   return json.object({ "partition", "offset", "timestamp", "key", "value", "headers" }, {
     partition = m.partition, offset = tonumber(m.offset), timestamp = tonumber(m.timestamp),
-    key = self:decode(str(m.key, m.key_len, m.key_null), self.key_format),
-    value = self:decode(str(m.value, m.value_len, m.value_null), self.value_format),
+    key = self:decode(str(m.key, m.key_len, m.key_null), self.key_format,
+      ("partition %d offset %s: key"):format(m.partition, tostring(m.offset):gsub("LL$", ""))),
+    value = self:decode(str(m.value, m.value_len, m.value_null), self.value_format,
+      ("partition %d offset %s: value"):format(m.partition, tostring(m.offset):gsub("LL$", ""))),
     headers = #headers > 0 and headers or json.empty_array,
   })
 end

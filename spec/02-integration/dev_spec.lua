@@ -49,8 +49,63 @@ describe("sinkgate dev", function()
     assert.matches("^ok 2 error%(s%) queued for API 0", helpers.ctl(dev, "request-errors Produce NOT_LEADER_FOR_PARTITION 6"))
     assert.matches("^error unknown error name", helpers.ctl(dev, "request-errors Produce NO_SUCH_ERROR"))
     assert.matches("^error unknown API", helpers.ctl(dev, "request-errors Nope 6"))
-    assert.matches("^error unknown or malformed", helpers.ctl(dev, "fly away"))
+    assert.matches("^error unknown command fly %(try: help%)", helpers.ctl(dev, "fly away"))
     assert.equal("ok", helpers.ctl(dev, "rtt 1 0"))
+  end)
+
+  -- Each bad command gets a clear "error …" reply; the environment keeps
+  -- serving (ping after each) and its memory stays small.
+  local BAD = {
+    { "topic-create t -1", "PARTITIONS must be 1..10000, not -1" },
+    { "topic-create t 0", "PARTITIONS must be 1..10000, not 0" },
+    { "topic-create t 100000000", "PARTITIONS must be 1..10000, not 100000000" },
+    { "topic-create t 2.5", "PARTITIONS must be an integer, not '2.5'" },
+    { "topic-create t 0x10", "PARTITIONS must be an integer, not '0x10'" },
+    { "topic-create t nan", "PARTITIONS must be an integer, not 'nan'" },
+    { "topic-create t 3 0", "RF must be 1..1, not 0" },
+    { "topic-create t 3 2", "RF must be 1..1, not 2" },
+    { "topic-create a/b 3", "invalid topic name 'a/b'" },
+    { "topic-create .. 3", "invalid topic name '..'" },
+    { "topic-create " .. ("x"):rep(250) .. " 3", "invalid topic name" },
+    { "topic-create t", "usage: topic-create TOPIC PARTITIONS [RF]" },
+    { "topic-create t 1 1 1", "usage: topic-create TOPIC PARTITIONS [RF]" },
+    { "topic-create preset 3", "Topic already exists" },
+    { "broker-down 99", "broker ID must be 1..1, not 99" },
+    { "broker-up 0", "broker ID must be 1..1, not 0" },
+    { "broker-down x", "broker ID must be an integer, not 'x'" },
+    { "broker-down", "usage: broker-down ID" },
+    { "rtt 1 -5", "MS must be 0..60000, not -5" },
+    { "rtt 1 99999999999", "MS must be 0..60000, not 99999999999" },
+    { "rtt 7 10", "broker ID must be 1..1, not 7" },
+    { "request-errors Produce 99999999", "unknown error name 99999999" },
+    { "request-errors 5000 6", "unknown API 5000" },
+    { "request-errors Produce", "usage: request-errors API ERR" },
+    { "registry-fail 100000000 500", "COUNT must be 1..1000, not 100000000" },
+    { "registry-fail 1 5000", "STATUS must be 100..599, not 5000" },
+    { "registry-fail -1 500", "COUNT must be 1..1000, not -1" },
+    { "registry-auth nope", "expected USER:PASSWORD or off" },
+    { "ping extra", "usage: ping" },
+    { "", "empty command" },
+  }
+  it("refuses every malformed command with a clear error and keeps running", function()
+    for _, case in ipairs(BAD) do
+      local reply = helpers.ctl(dev, case[1])
+      assert.matches("^error ", reply, nil, false, case[1])
+      assert.is_truthy(reply:find(case[2], 1, true), case[1] .. " -> " .. reply)
+      assert.not_matches("internal", reply)
+      assert.equal("ok pong", helpers.ctl(dev, "ping"))
+    end
+    local p = io.popen("ps -o rss= -p " .. dev.pid)
+    local rss_kib = tonumber(p:read("*l"))
+    p:close()
+    assert.is_true(rss_kib < 200 * 1024, "dev RSS " .. rss_kib .. " KiB")
+  end)
+
+  it("lists its commands on `help`", function()
+    local reply = helpers.ctl(dev, "help")
+    for _, c in ipairs({ "ping", "topic-create", "rtt", "broker-down", "registry-fail", "shutdown" }) do
+      assert.matches(" " .. c:gsub("%-", "%%-"), reply)
+    end
   end)
 
   it("creates topics with partition counts that clients see", function()
@@ -66,11 +121,57 @@ describe("sinkgate dev", function()
     assert.equal("6\n3\n", r.out)
   end)
 
+  it("tells a sink at once that it has no Admin API (no 5 s CreateTopics timeout per run)", function()
+    local path = helpers.write_tmp([[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "5s" }
+local gen = sg.source.load_generator { kind = "counter", tick = "100ms" }
+for i = 1, 3 do
+  sg.sink("fresh" .. i) { from = gen, into = { connection = kafka, topic = "fresh" .. i }, envelope = "debezium" }
+end]], ".lua")
+    local t0 = require("socket").gettime()
+    local r = helpers.sinkgate("run --duration 300ms " .. path, dev.env)
+    local took = require("socket").gettime() - t0
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    assert.is_true(took < 4, ("run took %.1f s"):format(took))
+    local _, n = r.err:gsub("no usable Admin API %(the cluster's controller", "")
+    assert.equal(1, n, r.err)
+    for i = 1, 3 do assert.is_true(helpers.final_status(r.err, "fresh" .. i).messages > 0) end
+  end)
+
   it("sends `sinkgate dev --ctl` commands to a running environment", function()
     local r = helpers.sinkgate("dev --ctl ping", dev.env)
     assert.same({ 0, "ok pong\n" }, { r.rc, r.out })
     r = helpers.sinkgate("dev --ctl 'broker-down 99'", dev.env)
     assert.equal(1, r.rc)
+    assert.matches("broker ID must be 1..1, not 99", r.err, 1, true)
+    r = helpers.sinkgate("dev --ctl 'fly away'", dev.env)
+    assert.equal(2, r.rc)
+    assert.matches("unknown command fly", r.err, 1, true)
+    r = helpers.sinkgate("dev --ctl ''", dev.env)
+    assert.equal(2, r.rc)
+    r = helpers.sinkgate("dev --ctl ping")
+    assert.equal(2, r.rc)
+    assert.matches("SINKGATE_CONTROL is not set", r.err, 1, true)
+  end)
+end)
+
+describe("sinkgate dev options", function()
+  it("refuses bad --brokers, ports and --topics with a clear error", function()
+    for args, msg in pairs({
+      ["--brokers abc"] = "--brokers must be an integer 1..16, not 'abc'",
+      ["--brokers 0"] = "--brokers must be an integer 1..16, not '0'",
+      ["--control-port 70000"] = "--control-port must be an integer 0..65535, not '70000'",
+      ["--topics x"] = "--topics: expected TOPIC:PARTITIONS, not 'x'",
+    }) do
+      local r = helpers.sinkgate("dev " .. args)
+      assert.equal(2, r.rc, args)
+      assert.matches(msg, r.err, 1, true)
+    end
+    local r = helpers.sinkgate("dev --topics x:0")
+    assert.equal(1, r.rc)
+    assert.matches("--topics x: error PARTITIONS must be 1..10000, not 0", r.err, 1, true)
   end)
 end)
 

@@ -224,8 +224,8 @@ sg.sink "watched" { from = gen, into = { connection = kafka, topic = "watched" }
   end)
 
   pending("creates the data topic with its partition count, replication factor and configs, and the progress " ..
-    "topic compacted with one partition: the dev broker has no Admin API (CreateTopics waits for a controller " ..
-    "until it times out), so sinkgate falls back to auto-creation there")
+    "topic compacted with one partition: the dev broker has no Admin API (its metadata names a controller that " ..
+    "is none of its brokers), so sinkgate falls back to auto-creation there")
 
   pending("fences an older instance with the same transactional.id: the 2.0.2 mock broker does not fence " ..
     "producers and shows open and aborted transactions to read_committed consumers")

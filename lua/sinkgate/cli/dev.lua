@@ -27,6 +27,10 @@ local spec = {
 }
 
 local function ctl(line)
+  if not line:match("%S") then
+    log.err("sinkgate dev --ctl: empty command (try: --ctl help)")
+    return 2
+  end
   local control = os.getenv("SINKGATE_CONTROL")
   if not control then
     log.err("sinkgate dev --ctl: SINKGATE_CONTROL is not set (source the --env-file of `sinkgate dev`)")
@@ -34,34 +38,72 @@ local function ctl(line)
   end
   local reply, err = env.send(control, line)
   if not reply then log.err("sinkgate dev --ctl: " .. err) return 1 end
-  log.out(reply)
-  return reply:match("^ok") and 0 or 1
+  if reply:match("^ok") then
+    log.out(reply)
+    return 0
+  end
+  log.err("sinkgate dev --ctl: " .. reply)
+  -- A command the environment could not parse is a usage error (2); one it
+  -- understood but could not carry out is a failure (1).
+  return (reply:match("^error usage:") or reply:match("^error unknown command") or reply:match("^error empty")) and 2 or 1
+end
+
+-- An integer option within [lo, hi] (its default when absent), or nil
+-- after a usage message.
+local function int_opt(opts, name, default, lo, hi)
+  local v = opts[name]
+  if v == nil then return default end
+  local n = tostring(v):match("^%d+$") and tonumber(v)
+  if not n or n < lo or n > hi then
+    log.err(("sinkgate dev: --%s must be an integer %d..%d, not '%s'"):format(name:gsub("_", "-"), lo, hi, v))
+    return nil
+  end
+  return n
+end
+
+-- --topics "a:3,b:4" as { {name, count}, … }, or nil, message.
+local function parse_topics(text)
+  local list = {}
+  for item in (text or ""):gmatch("[^,]+") do
+    local name, n = item:match("^%s*([^:%s]+):(%S+)%s*$")
+    if not name then return nil, ("--topics: expected TOPIC:PARTITIONS, not '%s'"):format(item) end
+    list[#list + 1] = { name, n }
+  end
+  return list
 end
 
 local function main(opts)
   if opts.ctl then return ctl(opts.ctl) end
+  local brokers = int_opt(opts, "brokers", 1, 1, 16)
+  local rport = int_opt(opts, "registry_port", 0, 0, 65535)
+  local cport = int_opt(opts, "control_port", 0, 0, 65535)
+  local topics, terr = parse_topics(opts.topics)
+  if not topics then log.err("sinkgate dev: " .. terr) end
+  if not (brokers and rport and cport and topics) then return 2 end
   core.C.sg_sys_signals_install()
   local e, err = env.start({
-    brokers = tonumber(opts.brokers or 1), registry_port = tonumber(opts.registry_port or 0),
-    control_port = tonumber(opts.control_port or 0), registry_auth = opts.registry_auth,
+    brokers = brokers, registry_port = rport, control_port = cport, registry_auth = opts.registry_auth,
   })
   if not e then log.err("sinkgate dev: " .. err) return 1 end
   -- The default progress topic, with the one partition it must have: the
   -- mock would auto-create it with 4.
-  for name, n in ("_sinkgate-progress:1," .. (opts.topics or "")):gmatch("([^,:]+):(%d+)") do
-    local reply = e:command(("topic-create %s %s"):format(name, n))
-    if not reply:match("^ok") then log.err("sinkgate dev: " .. reply) return 1 end
+  table.insert(topics, 1, { "_sinkgate-progress", "1" })
+  for _, t in ipairs(topics) do
+    local reply = e:command(("topic-create %s %s"):format(t[1], t[2]))
+    if not reply:match("^ok") then log.err("sinkgate dev: --topics " .. t[1] .. ": " .. reply) return 1 end
   end
   log.out("sinkgate dev: NOT DURABLE, NOT FOR PRODUCTION (in-memory mock broker and registry)")
   log.out("bootstrap.servers=" .. e.bootstrap)
   log.out("registry.url=" .. e.registry_url)
   log.out("control=" .. e.control)
   if opts.env_file then
-    local tmp = opts.env_file .. ".tmp"
-    local f = assert(io.open(tmp, "w"))
-    f:write(e:env_text())
-    f:close()
-    os.rename(tmp, opts.env_file) -- atomic: readers never see half a file
+    -- Atomic (readers never see half a file), through a mkstemp name: a
+    -- predictable "<file>.tmp" could be a planted symlink.
+    local text = e:env_text()
+    if core.C.sg_sys_write_atomic(opts.env_file, text, #text, core.errbuf, core.ERRLEN) ~= 0 then
+      log.err("sinkgate dev: --env-file " .. core.err())
+      return 1
+    end
   end
   e:loop()
   if opts.env_file then os.remove(opts.env_file) end

@@ -1,14 +1,14 @@
 -- sinkgate status — the sinks of running gateways, from their status files.
-local json = require "sinkgate.util.json"
 local log = require "sinkgate.util.log"
-local runner = require "sinkgate.run.runner"
+local status_file = require "sinkgate.run.status_file"
 
 local spec = {
   usage = "sinkgate status [PID] [--file FILE] [--json]",
   summary = "Print the state of every sink of the running gateways on this machine (or of one, by PID\n" ..
     "or status file): running / stalled (with the error) / failed, messages and transactions\n" ..
     "committed, and the last committed frontier. `sinkgate run` rewrites its status file every\n" ..
-    "second in $SINKGATE_STATUS_DIR (default /tmp/sinkgate-status) or at --status-file.",
+    "second in $SINKGATE_STATUS_DIR (default /tmp/sinkgate-status-UID, private to the user) or at\n" ..
+    "--status-file.",
   options = {
     { "--file", arg = "FILE", doc = "read this status file (as written by run --status-file)" },
     { "--json", doc = "print the status documents as JSON lines" },
@@ -21,22 +21,16 @@ local function alive(pid)
   return f ~= nil
 end
 
-local function read(path)
-  local f = io.open(path, "r")
-  if not f then return nil end
-  local text = f:read("*a")
-  f:close()
-  local ok, doc = pcall(json.decode, text)
-  return ok and doc or nil, text
-end
-
 local function show(doc, raw, as_json)
   if as_json then return log.out((raw:gsub("\n$", ""))) end
   local age = (os.time() * 1000 - doc.updated) / 1000
   log.out(("gateway pid %d (status %.0fs old)%s"):format(doc.pid, math.max(0, age), alive(doc.pid) and "" or ", not running"))
   for _, s in ipairs(doc.sinks) do
-    log.out(("  sink %s: %s%s; %d messages in %d transactions; frontier %s -> %s"):format(s.name, s.state,
-      s.why and (" (" .. s.why .. ")") or "", s.messages or 0, s.transactions or 0, tostring(s.frontier or "-"), s.topic))
+    if type(s) == "table" then
+      log.out(("  sink %s: %s%s; %d messages in %d transactions; frontier %s -> %s"):format(tostring(s.name),
+        tostring(s.state), s.why and (" (" .. tostring(s.why) .. ")") or "", tonumber(s.messages) or 0,
+        tonumber(s.transactions) or 0, tostring(s.frontier or "-"), tostring(s.topic)))
+    end
   end
 end
 
@@ -45,15 +39,19 @@ local function main(opts, pos)
   if opts.file then
     files[1] = opts.file
   elseif pos[1] then
-    files[1] = runner.status_dir() .. "/" .. pos[1] .. ".json"
+    if not pos[1]:match("^%d+$") then
+      log.err("sinkgate status: PID must be a process id, not " .. pos[1])
+      return 2
+    end
+    files[1] = status_file.dir() .. "/" .. pos[1] .. ".json"
   else
-    local p = io.popen("ls " .. runner.status_dir() .. "/*.json 2>/dev/null")
-    for f in p:lines() do files[#files + 1] = f end
-    p:close()
+    files = status_file.list()
   end
   local shown = 0
   for _, f in ipairs(files) do
-    local doc, raw = read(f)
+    local doc, raw = status_file.read(f)
+    -- A file named on the command line that cannot be read says why.
+    if not doc and (opts.file or pos[1]) then log.err("sinkgate status: " .. raw) end
     if doc and (opts.file or pos[1] or alive(doc.pid)) then
       show(doc, raw, opts.json)
       shown = shown + 1

@@ -22,26 +22,129 @@ M.API_KEYS = {
 
 M.HELP = [[
 control commands (one per line; each answers "ok …" or "error …"):
+  help                                  the command names
   ping                                  liveness
   info                                  the addresses, as key=value words
   request-errors API ERR [ERR …]        fail the next requests of API (name or number)
                                         with librdkafka errors (NOT_LEADER_FOR_PARTITION, 6, …)
   broker-down ID | broker-up ID         take a broker off or back on the network
-  rtt ID MS                             add round-trip latency to a broker
-  topic-create TOPIC PARTITIONS [RF]    create a topic with a partition count
-  registry-fail COUNT STATUS            fail the next COUNT registry requests with STATUS
+  rtt ID MS                             add round-trip latency (0..60000 ms) to a broker
+  topic-create TOPIC PARTITIONS [RF]    create a topic with 1..10000 partitions (RF 1..brokers)
+  registry-fail COUNT STATUS            fail the next COUNT (1..1000) registry requests with
+                                        HTTP STATUS (100..599)
   registry-auth USER:PASSWORD | off     require basic auth on the registry
   shutdown                              stop the dev environment]]
 
+-- Bounds of control arguments: the mock asserts (aborting the process) or
+-- allocates without limit on values beyond these.
+M.MAX_PARTITIONS = 10000
+M.MAX_RTT_MS = 60000
+M.MAX_QUEUED = 1000
+
 local function err_code(s)
-  local n = tonumber(s)
-  if n then return n end
+  local n = s:match("^%-?%d+$") and tonumber(s)
+  if n then return n >= -200 and n <= 200 and n or nil end
   local c = C.sg_kafka_err_code((s:gsub("^RD_KAFKA_RESP_ERR_", "")))
   return c ~= -9999 and c or nil
 end
 
+-- An integer argument within [lo, hi], or nil, message.
+local function int_arg(w, what, lo, hi)
+  local n = w and w:match("^%-?%d+$") and tonumber(w)
+  if not n then return nil, ("%s must be an integer, not %s"):format(what, w and ("'" .. w .. "'") or "missing") end
+  if n < lo or n > hi then return nil, ("%s must be %d..%d, not %s"):format(what, lo, hi, w) end
+  return n
+end
+
+-- Kafka's rule for topic names: 1..249 of [a-zA-Z0-9._-], not "." or "..".
+local function topic_arg(w)
+  if not w then return nil, "TOPIC missing" end
+  if #w > 249 or not w:match("^[%w._%-]+$") or w == "." or w == ".." then
+    return nil, ("invalid topic name '%s' (1..249 of letters, digits, '.', '_', '-')"):format(w)
+  end
+  return w
+end
+
+-- name → { usage, minimum and maximum word count (command included), run }.
+local COMMANDS = {}
+
+COMMANDS.help = { "help", 1, 1, function()
+  local names = {}
+  for name in pairs(COMMANDS) do names[#names + 1] = name end
+  table.sort(names)
+  return "ok commands: " .. table.concat(names, " ")
+end }
+COMMANDS.ping = { "ping", 1, 1, function() return "ok pong" end }
+COMMANDS.info = { "info", 1, 1, function(self)
+  return ("ok bootstrap.servers=%s registry.url=%s control=%s"):format(self.bootstrap, self.registry_url, self.control)
+end }
+COMMANDS["request-errors"] = { "request-errors API ERR [ERR ...]", 3, 2 + M.MAX_QUEUED, function(self, w)
+  local api = M.API_KEYS[w[2]] or (w[2]:match("^%d+$") and tonumber(w[2]))
+  if not api or api > 100 then return "error unknown API " .. w[2] end
+  local errs = {}
+  for i = 3, #w do
+    errs[#errs + 1] = err_code(w[i])
+    if not errs[#errs] then return "error unknown error name " .. w[i] end
+  end
+  C.sg_dev_push_request_errors(self.cluster, api, #errs, ffi.new("int[?]", #errs, errs))
+  return ("ok %d error(s) queued for API %d"):format(#errs, api)
+end }
+local function set_up(up)
+  return function(self, w)
+    local id, err = int_arg(w[2], "broker ID", 1, self.brokers)
+    if not id then return "error " .. err end
+    if C.sg_dev_broker_set_up(self.cluster, id, up) ~= 0 then return "error no broker " .. w[2] end
+    return "ok"
+  end
+end
+COMMANDS["broker-down"] = { "broker-down ID", 2, 2, set_up(0) }
+COMMANDS["broker-up"] = { "broker-up ID", 2, 2, set_up(1) }
+COMMANDS.rtt = { "rtt ID MS", 3, 3, function(self, w)
+  local id, err = int_arg(w[2], "broker ID", 1, self.brokers)
+  if not id then return "error " .. err end
+  local ms
+  ms, err = int_arg(w[3], "MS", 0, M.MAX_RTT_MS)
+  if not ms then return "error " .. err end
+  return C.sg_dev_broker_set_rtt(self.cluster, id, ms) == 0 and "ok" or ("error no broker " .. w[2])
+end }
+COMMANDS["topic-create"] = { "topic-create TOPIC PARTITIONS [RF]", 3, 4, function(self, w)
+  local topic, err = topic_arg(w[2])
+  if not topic then return "error " .. err end
+  local n, rf
+  n, err = int_arg(w[3], "PARTITIONS", 1, M.MAX_PARTITIONS)
+  if not n then return "error " .. err end
+  rf, err = int_arg(w[4] or "1", "RF", 1, self.brokers)
+  if not rf then return "error " .. err end
+  if C.sg_dev_topic_create(self.cluster, topic, n, rf, core.errbuf, core.ERRLEN) ~= 0 then
+    return "error " .. core.err()
+  end
+  return "ok"
+end }
+COMMANDS["registry-fail"] = { "registry-fail COUNT STATUS", 3, 3, function(self, w)
+  local count, err = int_arg(w[2], "COUNT", 1, M.MAX_QUEUED)
+  if not count then return "error " .. err end
+  local status
+  status, err = int_arg(w[3], "STATUS", 100, 599)
+  if not status then return "error " .. err end
+  if #self.registry.failures + count > M.MAX_QUEUED then
+    return ("error at most %d failures may be queued"):format(M.MAX_QUEUED)
+  end
+  for _ = 1, count do table.insert(self.registry.failures, status) end
+  return "ok"
+end }
+COMMANDS["registry-auth"] = { "registry-auth USER:PASSWORD | off", 2, 2, function(self, w)
+  if w[2] ~= "off" and not w[2]:find(":", 1, true) then return "error expected USER:PASSWORD or off" end
+  self.registry.auth = w[2] ~= "off" and w[2] or nil
+  return "ok"
+end }
+COMMANDS.shutdown = { "shutdown", 1, 1, function(self)
+  self.stopping = true
+  return "ok"
+end }
+
 -- Runs one control command; returns the reply line. A bad command never
--- takes the environment down.
+-- takes the environment down: arguments are checked before the mock sees
+-- them, and anything else that raises becomes an "error internal" reply.
 function M:command(line)
   local ok, reply = pcall(self.run_command, self, line)
   return ok and reply or ("error internal: " .. tostring(reply))
@@ -50,54 +153,15 @@ end
 function M:run_command(line)
   local w = {}
   for word in line:gmatch("%S+") do w[#w + 1] = word end
-  local cmd, c = w[1], self.cluster
-  if cmd == "ping" then return "ok pong" end
-  if cmd == "info" then
-    return ("ok bootstrap.servers=%s registry.url=%s control=%s"):format(self.bootstrap, self.registry_url, self.control)
-  end
-  if cmd == "request-errors" and #w >= 3 then
-    local api = M.API_KEYS[w[2]] or tonumber(w[2])
-    if not api then return "error unknown API " .. w[2] end
-    local errs = {}
-    for i = 3, #w do
-      errs[#errs + 1] = err_code(w[i])
-      if not errs[#errs] then return "error unknown error name " .. w[i] end
-    end
-    C.sg_dev_push_request_errors(c, api, #errs, ffi.new("int[?]", #errs, errs))
-    return ("ok %d error(s) queued for API %d"):format(#errs, api)
-  end
-  if (cmd == "broker-down" or cmd == "broker-up") and tonumber(w[2]) then
-    if C.sg_dev_broker_set_up(c, tonumber(w[2]), cmd == "broker-up" and 1 or 0) ~= 0 then
-      return "error no broker " .. w[2]
-    end
-    return "ok"
-  end
-  if cmd == "rtt" and tonumber(w[2]) and tonumber(w[3]) then
-    return C.sg_dev_broker_set_rtt(c, tonumber(w[2]), tonumber(w[3])) == 0 and "ok" or ("error no broker " .. w[2])
-  end
-  if cmd == "topic-create" and w[2] and tonumber(w[3]) then
-    if C.sg_dev_topic_create(c, w[2], tonumber(w[3]), tonumber(w[4] or 1), core.errbuf, core.ERRLEN) ~= 0 then
-      return "error " .. core.err()
-    end
-    return "ok"
-  end
-  if cmd == "registry-fail" and tonumber(w[2]) and tonumber(w[3]) then
-    for _ = 1, tonumber(w[2]) do table.insert(self.registry.failures, tonumber(w[3])) end
-    return "ok"
-  end
-  if cmd == "registry-auth" and w[2] then
-    self.registry.auth = w[2] ~= "off" and w[2] or nil
-    return "ok"
-  end
-  if cmd == "shutdown" then
-    self.stopping = true
-    return "ok"
-  end
-  return "error unknown or malformed command (try: help)"
+  if not w[1] then return "error empty command (try: help)" end
+  local c = COMMANDS[w[1]]
+  if not c then return "error unknown command " .. w[1] .. " (try: help)" end
+  if #w < c[2] or #w > c[3] then return "error usage: " .. c[1] end
+  return c[4](self, w)
 end
 
 function M.start(opts)
-  local self = setmetatable({ clients = {} }, { __index = M })
+  local self = setmetatable({ clients = {}, brokers = opts.brokers or 1 }, { __index = M })
   local cluster = C.sg_dev_cluster_new(opts.brokers or 1, core.errbuf, core.ERRLEN)
   if cluster == nil then return nil, core.err() end
   self.cluster = ffi.gc(cluster, C.sg_dev_cluster_free)
@@ -141,6 +205,7 @@ function M:loop()
   while not self.stopping and C.sg_sys_signal_pending() == 0 do
     local watch = { self.registry_srv, self.control_srv }
     for cl in pairs(self.clients) do watch[#watch + 1] = cl end
+    log.drain()
     local ready = socket.select(watch, nil, 0.2)
     for _, s in ipairs(ready or {}) do
       if s == self.registry_srv then

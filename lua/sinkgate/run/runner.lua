@@ -7,8 +7,8 @@
 local core = require "sinkgate.core"
 local lifecycle = require "sinkgate.sink.lifecycle"
 local sink = require "sinkgate.sink.sink"
-local json = require "sinkgate.util.json"
 local log = require "sinkgate.util.log"
+local status_file = require "sinkgate.run.status_file"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -21,30 +21,7 @@ local START_ALLOWANCE_MS = 15000
 -- aborted (a second SIGINT/SIGTERM exits at once instead).
 local SHUTDOWN_GRACE_MS = 10000
 
-function M.status_dir()
-  return os.getenv("SINKGATE_STATUS_DIR") or "/tmp/sinkgate-status"
-end
-
-local function pid()
-  local f = io.open("/proc/self/stat", "r")
-  local id = f and f:read("*n")
-  if f then f:close() end
-  return id or 0
-end
-
--- Writes the status of every sink as JSON, atomically.
-local function write_status(path, sinks, started)
-  local list = {}
-  for i, s in ipairs(sinks) do list[i] = s:status() end
-  local doc = json.object({ "pid", "started", "updated", "sinks" },
-    { pid = pid(), started = started, updated = tonumber(C.sg_sys_now_ms()), sinks = list })
-  local tmp = path .. ".tmp"
-  local f = io.open(tmp, "w")
-  if not f then return end
-  f:write(json.encode(doc), "\n")
-  f:close()
-  os.rename(tmp, path)
-end
+M.status_dir = status_file.dir
 
 -- Runs the plans; returns the process exit code.
 function M.run(plans, opts)
@@ -60,8 +37,7 @@ function M.run(plans, opts)
       sink.format_name(p.key_format or "-"), sink.format_name(p.value_format), p.envelope, p.opts.mode)
   end
   C.sg_sys_signals_install()
-  os.execute("mkdir -p " .. M.status_dir() .. " 2>/dev/null")
-  local status_path = opts.status_file or (M.status_dir() .. "/" .. pid() .. ".json")
+  local status = status_file.open(opts.status_file)
   local t0 = tonumber(C.sg_sys_now_ms())
   local interval = opts.status_interval_ms or 10000
   local next_status, next_file = t0 + interval, t0
@@ -83,7 +59,8 @@ function M.run(plans, opts)
       next_status = now + interval
     end
     if now >= next_file then
-      write_status(status_path, sinks, t0)
+      log.drain() -- librdkafka's lines, at least once a second
+      status:write_sinks(sinks, t0)
       next_file = now + 1000
     end
     C.sg_sys_sleep_ms(5)
@@ -100,8 +77,8 @@ function M.run(plans, opts)
       rc = 1
     end
   end
-  write_status(status_path, sinks, t0)
-  if not opts.status_file then os.remove(status_path) end
+  status:write_sinks(sinks, t0)
+  status:close()
   local cpu, rss = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
   C.sg_sys_rusage(cpu, rss)
   log.info("run: %.2fs wall, %.2fs CPU, peak RSS %.1f MiB", (tonumber(C.sg_sys_now_ms()) - t0) / 1000,

@@ -1,12 +1,83 @@
 -- sinkgate.util.log — everything sinkgate prints goes through here, so
 -- that secret values are scrubbed from every line (secret.redact).
+-- librdkafka's own lines come here too: its callbacks queue them in C
+-- (core/kafka/log.c) and every log call, plus the run loop, drains them,
+-- so they are prefixed, redacted, deduplicated and silenced by -q.
 local secret = require "sinkgate.secret"
 
 local M = {}
 
 M.quiet = false
 
+-- The same librdkafka message (numbers aside) is printed at most once per
+-- this window; the next one says how many were held back.
+M.KAFKA_DEDUP_MS = 60000
+
+local LEVELS = { [0] = "error", "error", "error", "error", "warning", "notice", "info", "debug" }
+
+local core_ok, core -- loaded on first drain: plain-Lua users of this module need no C core
+local line_buf
+local seen = {} -- normalized message → { at = ms, held = n }
+local draining = false
+
+local function write_err(parts)
+  for i, p in ipairs(parts) do parts[i] = secret.redact(tostring(p)) end
+  io.stderr:write(table.concat(parts, "\t"), "\n")
+  io.stderr:flush()
+end
+
+-- librdkafka repeats a message with its own counters and client names
+-- ("rdkafka#producer-3: …", "(after 0ms in state CONNECT, 1 identical
+-- error(s) suppressed)"): those do not make it a different message.
+local function dedup_key(msg)
+  return (msg:gsub("%s*%(after %d+ms in state .*$", ""):gsub("%d+", "#"))
+end
+
+-- "[thrd:…]: " and "rdkafka#producer-1: " name librdkafka's threads and
+-- clients: noise for a reader.
+local function strip(msg)
+  return (msg:gsub("^%[thrd:[^%]]*%]: ", ""):gsub("^rdkafka#[%w_-]+: ", ""))
+end
+
+local function kafka_line(level, fac, msg, time_ms)
+  msg = strip(msg)
+  local key = dedup_key(msg)
+  local s = seen[key]
+  if s and time_ms - s.at < M.KAFKA_DEDUP_MS then
+    s.held = s.held + 1
+    return
+  end
+  local held = s and s.held or 0
+  seen[key] = { at = time_ms, held = 0 }
+  if M.quiet then return end
+  local text = msg
+  if held > 0 then text = ("%s (%d similar line(s) held back)"):format(text, held) end
+  write_err({ ("sinkgate[%s] kafka %s: %s: %s"):format(os.date("!%H:%M:%S", math.floor(time_ms / 1000)),
+    LEVELS[level] or "info", fac, text) })
+end
+
+-- Prints the librdkafka lines waiting in C. Cheap when there are none.
+function M.drain()
+  if draining then return end
+  if core_ok == nil then
+    core_ok, core = pcall(require, "sinkgate.core")
+    if core_ok then line_buf = core.ffi.new("sg_kafka_log_line") end
+  end
+  if not core_ok or core.C.sg_kafka_log_pending() == 0 then return end
+  draining = true
+  local ffi = core.ffi
+  while core.C.sg_kafka_log_take(line_buf) == 1 do
+    local l = line_buf
+    if l.dropped > 0 and not M.quiet then
+      write_err({ ("sinkgate: kafka: %d librdkafka log line(s) lost (too many at once)"):format(tonumber(l.dropped)) })
+    end
+    if l.msg[0] ~= 0 then kafka_line(l.level, ffi.string(l.fac), ffi.string(l.msg), tonumber(l.time_ms)) end
+  end
+  draining = false
+end
+
 function M.out(...)
+  M.drain()
   local parts = { ... }
   for i, p in ipairs(parts) do parts[i] = secret.redact(tostring(p)) end
   io.stdout:write(table.concat(parts, "\t"), "\n")
@@ -14,10 +85,8 @@ function M.out(...)
 end
 
 function M.err(...)
-  local parts = { ... }
-  for i, p in ipairs(parts) do parts[i] = secret.redact(tostring(p)) end
-  io.stderr:write(table.concat(parts, "\t"), "\n")
-  io.stderr:flush()
+  M.drain()
+  write_err({ ... })
 end
 
 -- A JSON document on stdout: secrets are scrubbed from its string values
@@ -29,6 +98,7 @@ end
 
 -- Timestamped log line on stderr (run, dev): "sinkgate[HH:MM:SS] msg".
 function M.info(fmt, ...)
+  M.drain()
   if M.quiet then return end
   M.err(("sinkgate[%s] " .. fmt):format(os.date("!%H:%M:%S"), ...))
 end
