@@ -5,6 +5,7 @@
 local relation = require "sinkgate.relation"
 local generators = require "sinkgate.source.generators"
 local types = require "sinkgate.types"
+local bad_rows = require "sinkgate.sink.bad_rows"
 local avro_schema = require "sinkgate.avro.schema"
 
 local M = {}
@@ -113,6 +114,7 @@ local function plan_sink(s, problems)
   end
   local key = check_key(s, o, rel, local_problems)
   local kf, vf = check_formats(s, o, rel, key, local_problems)
+  for _, e in ipairs(bad_rows.check_options(o, s.path)) do local_problems[#local_problems + 1] = e end
   local plan = {
     name = s.name, where = s.where, opts = o, relation = rel, key = key,
     key_format = key and kf or nil, value_format = vf, envelope = o.envelope,

@@ -8,6 +8,7 @@
 -- — whole timestamps, coalesced to at least commit_interval — and the
 -- progress record last. A snapshot larger than max_transaction_rows is split
 -- across transactions, its position kept in the progress record.
+local bad_rows = require "sinkgate.sink.bad_rows"
 local core = require "sinkgate.core"
 local input = require "sinkgate.source.input"
 local kafka_conf = require "sinkgate.run.kafka_conf"
@@ -16,6 +17,7 @@ local registry = require "sinkgate.registry"
 local route = require "sinkgate.sink.route"
 local topics = require "sinkgate.sink.topics"
 local plan_mod = require "sinkgate.plan"
+local problems = require "sinkgate.sink.problems"
 local log = require "sinkgate.util.log"
 
 local C, ffi = core.C, core.ffi
@@ -78,7 +80,11 @@ function M.new(p)
   local key_idx = {}
   for i, k in ipairs(p.key or {}) do key_idx[i] = p.relation.index[k] - 1 end
   self.key_cols, self.nkey = c_ints(key_idx)
-  if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters) end
+  -- hook (h9c): runtime errors by kind; the bad-row policy; routing errors reported through problems
+  self.problems = problems.new(p.name)
+  self.bad = bad_rows.new(self)
+  self.input:on_bad_row(self.bad:handler())
+  if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters, self.problems) end
   return self
 end
 
@@ -257,7 +263,10 @@ function M:route_range(from, to)
     parts, err = self.route:partitions(self.updates[0], from, to, self.partitions)
     if not parts then return nil, err end
   end
-  if self.route and self.opts.headers then headers, keep = self.route:message_headers(self.updates[0], from, to) end
+  if self.route and self.opts.headers then
+    headers, keep = self.route:message_headers(self.updates[0], from, to)
+    if not headers then return nil, keep end -- hook (h9c): on_error = "fail"
+  end
   return { parts = parts, headers = headers, keep = keep }
 end
 
@@ -295,11 +304,16 @@ function M:transact(from, to, record, frontier, snapshot_done)
     local n, err
     if rc == C.SG_TXN_OK then
       n, err = self:send_range(from, to, routed)
-      if n and self:send_record(record) then
+      local dead_ok -- hook (h9c): dead letters go in the same transaction, before the progress record
+      if n then dead_ok, err = self.bad:produce(self.producer) end
+      if dead_ok and self:send_record(record) then
         repeat
           rc = C.sg_producer_commit(self.producer, TXN_TIMEOUT_MS, core.errbuf, core.ERRLEN)
         until rc ~= C.SG_TXN_RETRIABLE or C.sg_sys_signal_pending() ~= 0
-        if rc == C.SG_TXN_OK then return n end
+        if rc == C.SG_TXN_OK then
+          self.bad:committed() -- hook (h9c)
+          return n
+        end
       else
         rc = C.SG_TXN_ABORTABLE
       end
@@ -316,6 +330,7 @@ function M:transact(from, to, record, frontier, snapshot_done)
       local ok, perr = self:restart_producer()
       if not ok then return nil, perr end
       if covers(self:read_progress(), frontier, snapshot_done) then
+        self.bad:committed() -- hook (h9c)
         return to - from -- it did commit before the failure was reported
       end
     end
@@ -341,6 +356,9 @@ function M:send_unsafely(from, to, record)
   local n
   n, err = self:send_range(from, to, routed)
   if not n then return nil, err end
+  local dead_ok, derr = self.bad:produce(self.producer) -- hook (h9c): dead letters, at least once here
+  if not dead_ok then return nil, derr end
+  self.bad:committed()
   local st = ffi.new("sg_producer_stats")
   C.sg_producer_stats_get(self.producer, st)
   self.unacked = self.unacked or {}
@@ -392,7 +410,8 @@ function M:snapshot_step()
   local b = self.batch
   C.sg_batch_clear(b)
   self.input.cursor = 0
-  self.input:fill(b, self.as_of + 1)
+  local filled, ferr = self.input:fill(b, self.as_of + 1) -- hook (h9c): a bad row / failing feed fails the sink
+  if not filled then return nil, ferr end
   if C.sg_consolidate(b, self.pair_cols, self.npair, 0, self.as_of, self.updates, core.errbuf, core.ERRLEN) ~= 0 then
     return nil, core.err()
   end
@@ -425,7 +444,8 @@ end
 -- commit_interval or holds max_transaction_rows.
 function M:run_step(now)
   local b, o, inp = self.batch, self.opts, self.input
-  inp:fill(b, inp:due(now), o.max_transaction_rows)
+  local filled, ferr = inp:fill(b, inp:due(now), o.max_transaction_rows) -- hook (h9c)
+  if not filled then return nil, ferr end
   local full = b.nrows >= o.max_transaction_rows or inp:exhausted()
   if now - self.last_commit < o.commit_interval and not full then return true end
   local new_upper = inp:next_time()
@@ -533,16 +553,20 @@ function M:status()
     frontier = self.upper, partitions = self.partitions, messages = c.messages,
     transactions = c.transactions, mode = self.opts.mode }
   for k, v in pairs(c) do if st[k] == nil and v > 0 then st[k] = v end end
+  st.errors = self.problems:report() -- hook (h9c): runtime errors by kind, first/last message, what was dropped
   return st
 end
 
 function M:status_line()
   local s = self:status()
   local extra = {}
-  for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "headers_dropped", "header_errors",
+  for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "partition_by_invalid",
+    "headers_dropped", "header_errors", "bad_rows", "feed_errors", "dead_letters",
     "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
   end
+  local last = self.problems:last_error() -- hook (h9c)
+  if last then extra[#extra + 1] = "last_error=" .. last end
   return ("sink %s: %s%s; %d messages in %d transactions; frontier %s -> %s (%s partitions)%s"):format(
     self.name, s.state, s.why and (" (" .. s.why .. ")") or "", s.messages, s.transactions,
     tostring(s.frontier or "-"), s.topic, tostring(s.partitions or "?"),
@@ -551,6 +575,7 @@ end
 
 -- Final flush at shutdown (at-least-once: after it, the last progress).
 function M:finish()
+  self.problems:flush() -- hook (h9c): what the log rate limit held back
   if not self.producer then return end
   if not self.exactly_once then
     local ok, err = self:acknowledge(true)

@@ -17,25 +17,44 @@ local M = {}
 M.__index = M
 
 -- A Lua-fed table's handle inside feed(t, tick, time): changes at that time.
+-- Every row is checked as it is written (rows.push); a bad one never stays
+-- in the batch, even half-written, and goes to the input's bad-row policy
+-- with the config line that wrote it.
 local Feed = {}
 Feed.__index = Feed
 
-function Feed:_put(row, diff)
+-- Where a feed function called t:insert/delete/update: "file:line" of the
+-- config line (level: the caller's stack level as seen from here).
+local function call_site(level)
+  local info = debug.getinfo(level + 1, "Sl")
+  if not info then return "?:0" end
+  local src = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
+  return src .. ":" .. (info.currentline or 0)
+end
+
+-- Raised through the feed function when the policy is to fail: the feed
+-- pcall in fill_table recognises it (and the input remembers it, in case
+-- the feed function swallows errors itself).
+local FAILED = {}
+
+-- Writes changes { row, diff, row, diff, … } all or none.
+function Feed:_put(changes, where)
   local b, rel = self.batch, self.relation
-  local r = C.sg_batch_push_row(b, self.time, diff)
-  if r < 0 then error("out of memory", 2) end
-  for i, c in ipairs(rel.columns) do
-    local ok, err = pcall(rows.set, b, r, i - 1, c.type, row[c.name])
-    if not ok then error(("%s.%s: %s"):format(rel.name, c.name, err), 3) end
+  local nrows, arena = b.nrows, b.arena_len
+  for i = 1, #changes, 2 do
+    local r, err = rows.push(b, rel, self.time, changes[i + 1], changes[i])
+    if not r then
+      C.sg_batch_truncate(b, nrows, arena)
+      local msg = ("%s: %s"):format(where or call_site(3), err)
+      if not self.input:reject("bad_row", msg, changes[i], nil, self.time) then error(FAILED, 0) end
+      return
+    end
   end
 end
 
-function Feed:insert(row) self:_put(row, 1) end
-function Feed:delete(row) self:_put(row, -1) end
-function Feed:update(old, new)
-  self:_put(old, -1)
-  self:_put(new, 1)
-end
+function Feed:insert(row) self:_put({ row, 1 }) end
+function Feed:delete(row) self:_put({ row, -1 }) end
+function Feed:update(old, new) self:_put({ old, -1, new, 1 }) end
 
 -- decl: a validated load_generator or table source; relation: its relation.
 function M.new(decl, relation)
@@ -71,12 +90,54 @@ function M:seek(upper)
   if i > self.cursor then self.cursor = i end
 end
 
-local function fill_table(self, b, i, time)
-  local t = setmetatable({ batch = b, relation = self.relation, time = time }, Feed)
-  if i == 0 then
-    for _, row in ipairs(self.initial or {}) do t:insert(row) end
+-- The "file:line: relation: feed failed: message" of an error raised by
+-- a feed function (its own position when the message has one).
+local function feed_error(self, e)
+  local msg = tostring(e)
+  local where, rest = msg:match("^(%S-:%d+): (.*)$")
+  if not where then
+    local info = debug.getinfo(self.feed, "S")
+    where = (info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src) .. ":" .. info.linedefined
+    rest = msg
   end
-  if self.feed then self.feed(t, i, time) end
+  return ("%s: %s: feed failed: %s"):format(where, self.relation.name, rest)
+end
+
+-- Fills one tick; a tick is all or nothing when its feed function fails.
+local function fill_table(self, b, i, time)
+  local t = setmetatable({ batch = b, relation = self.relation, time = time, input = self }, Feed)
+  local nrows, arena = b.nrows, b.arena_len
+  local ok, e = pcall(function()
+    if i == 0 then
+      local d = self.decl
+      for k, row in ipairs(self.initial or {}) do
+        local p = (d.path or "source") .. ".rows[" .. k .. "]"
+        t:_put({ row, 1 }, d.locate and d.locate(p) or d.where or "?:0")
+      end
+    end
+    if self.feed then self.feed(t, i, time) end
+  end)
+  if self.failure then return nil, self.failure end
+  if ok then return true end
+  local dropped = b.nrows - nrows
+  C.sg_batch_truncate(b, nrows, arena)
+  local msg = feed_error(self, e)
+  if self:reject("feed_error", msg, nil, dropped, time) then return true end
+  self.failure = msg
+  return nil, msg
+end
+
+-- Sets the bad-row policy: fn(kind, message, row, dropped, time) → true when the
+-- row (or the tick, kind "feed_error") was dropped and filling goes on,
+-- false to fail. Without one, a bad row fails the input.
+function M:on_bad_row(fn)
+  self.bad_row = fn
+end
+
+function M:reject(kind, msg, row, dropped, time)
+  if self.bad_row and self.bad_row(kind, msg, row, dropped, time) then return true end
+  if kind == "bad_row" then self.failure = self.failure or msg end
+  return false
 end
 
 function M:due(now)
@@ -89,12 +150,20 @@ function M:exhausted()
 end
 
 -- Appends ticks with time < until (at most max_rows rows' worth); returns
--- the number of ticks filled.
+-- the number of ticks filled, or nil, "file:line: relation…: message" when
+-- a bad row or a failing feed function stops the input (a tick is then
+-- left out whole: the input stays failed).
 function M:fill(b, until_time, max_rows)
+  if self.failure then return nil, self.failure end
   local n = 0
   while self:time_of(self.cursor) < until_time and (not max_rows or b.nrows < max_rows) and not self:exhausted() do
     local i, time = self.cursor, self:time_of(self.cursor)
-    if self.gen then generate.fill(self.gen, b, i, time) else fill_table(self, b, i, time) end
+    if self.gen then
+      generate.fill(self.gen, b, i, time)
+    else
+      local ok, err = fill_table(self, b, i, time)
+      if not ok then return nil, err end
+    end
     self.cursor = i + 1
     n = n + 1
   end
