@@ -53,7 +53,7 @@ function M.show(v)
   end
   if ty == "number" then
     if v ~= v then return "nan" end
-    if v % 1 == 0 and math.abs(v) < 2 ^ 63 then return ("%.0f"):format(v) end
+    if v % 1 == 0 and math.abs(v) <= 2 ^ 64 then return ("%.0f"):format(v) end
     return ("%.17g"):format(v)
   end
   if ty == "cdata" then return tostring(v) end

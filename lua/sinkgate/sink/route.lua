@@ -108,8 +108,9 @@ function M:problem(kind, where, path, msg, action)
   local c = self.counters
   c[kind] = c[kind] + 1
   local text = ("%s: %s: %s"):format(where, path, msg)
-  if self.problems then self.problems:note(kind, text, action) end
-  if self.fail_on_error and kind ~= "headers_dropped" then return text .. " (on_error = \"fail\")" end
+  local fail = self.fail_on_error and kind ~= "headers_dropped"
+  if self.problems then self.problems:note(kind, text, fail and "the sink fails (on_error = \"fail\")" or action) end
+  if fail then return text .. " (on_error = \"fail\")" end
 end
 
 local TO_ZERO = "the message went to partition 0"
