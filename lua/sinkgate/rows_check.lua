@@ -282,13 +282,13 @@ function M.numeric(t, v)
   elseif type(v) ~= "string" then
     return expected(what .. " (a decimal string or number)", v)
   end
-  local int, frac, exp = v:match("^[+-]?(%d*)%.?(%d*)$"), nil, 0
-  if not int then
+  local int, frac, exp = v:match("^[+-]?(%d*)%.?%d*$")
+  if int then
+    frac, exp = v:match("%.(%d*)$") or "", 0
+  else
     local e
     int, frac, e = v:match("^[+-]?(%d*)%.?(%d*)[eE]([+-]?%d%d?%d?)$")
     exp = tonumber(e)
-  else
-    frac = v:match("%.(%d*)$") or ""
   end
   if not int or int .. frac == "" then return expected(what .. " ([+-]digits[.digits][e[+-]digits])", v) end
   -- Significant digits either side of the point, exponent applied.
