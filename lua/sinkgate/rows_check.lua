@@ -282,7 +282,8 @@ function M.numeric(t, v)
   elseif type(v) ~= "string" then
     return expected(what .. " (a decimal string or number)", v)
   end
-  local int, frac, exp = v:match("^[+-]?(%d*)%.?%d*$")
+  local int = v:match("^[+-]?(%d*)%.?%d*$")
+  local frac, exp
   if int then
     frac, exp = v:match("%.(%d*)$") or "", 0
   else
