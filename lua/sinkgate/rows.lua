@@ -162,15 +162,34 @@ function M.push(b, relation, time, diff, row)
   for i = 1, #cols do
     local c = cols[i]
     local v = row[c.name]
-    local ok, err = true, nil
+    local err
     if v == nil or v == M.null then
-      if not c.nullable then ok, err = false, "NULL in a NOT NULL column" end
+      if not c.nullable then err = "NULL in a NOT NULL column" end
     else
-      ok, err = pcall(M.set, b, r, i - 1, c.type, v)
+      -- Scalars are checked without a pcall (they return nil, err); nested
+      -- values raise from inside the packing, with their path.
+      local t = c.type
+      local id = t.id
+      local scalar = CHECK[id]
+      if scalar then
+        local x
+        x, err = scalar(t, v)
+        if x ~= nil then
+          if FIXED_INT[id] then
+            C.sg_batch_set_i64(b, r, i - 1, x)
+          elseif FLOAT[id] then
+            C.sg_batch_set_f64(b, r, i - 1, x)
+          elseif C.sg_batch_set_bytes(b, r, i - 1, x, #x) ~= 0 then
+            err = "batch arena is full"
+          end
+        end
+      else
+        local ok, e = pcall(M.set, b, r, i - 1, t, v)
+        if not ok then err = tostring(e) end
+      end
     end
-    if not ok then
+    if err then
       C.sg_batch_truncate(b, nrows, arena)
-      err = tostring(err)
       local c0 = err:sub(1, 1)
       if c0 == "[" or c0 == "." then return nil, ("%s.%s%s"):format(relation.name, c.name, err) end
       return nil, ("%s.%s: %s"):format(relation.name, c.name, err)

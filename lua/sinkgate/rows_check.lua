@@ -100,16 +100,23 @@ local function parse_digits(s, neg, unsigned)
   return ffi.cast("int64_t", acc)
 end
 
+-- "smallint (-32768..32767)" per type; the bounds as doubles too.
+local INT_WHAT = {}
+for id, r in pairs(RANGE) do
+  INT_WHAT[id] = ("%s (%s)"):format(types.NAME[id], range_text(id))
+  r[3], r[4] = tonumber(r[1]), tonumber(r[2])
+end
+
 -- The value of an integer column (number or 64-bit cdata), or nil, message.
 function M.integer(t, v)
   local id, r = t.id, RANGE[t.id]
   local unsigned = id == ID.uint2 or id == ID.uint4 or id == ID.uint8 or id == ID.oid
-  local what = ("%s (%s)"):format(types.render(t), range_text(id))
+  local what = INT_WHAT[id]
   local ty = type(v)
   if ty == "number" then
     if v ~= v or v % 1 ~= 0 then return expected(what, v, "not an integer") end
     -- Compare as doubles first: converting an out-of-range double to int64 is undefined.
-    if v < tonumber(r[1]) or v > tonumber(r[2]) or (id == ID.bigint and v >= 2 ^ 63) or v >= 2 ^ 64 then
+    if v < r[3] or v > r[4] or (id == ID.bigint and v >= 2 ^ 63) or v >= 2 ^ 64 then
       return expected(what, v, "out of range")
     end
     -- A double past 2^63 (uint8 only) converts to int64 wrongly: go through uint64.
@@ -272,33 +279,39 @@ local function number_text(x)
 end
 
 -- The decimal text of a numeric column, or nil, message.
+local function numeric_name(t)
+  return t.precision < 0 and "numeric" or ("numeric(%d,%d)"):format(t.precision, t.scale)
+end
+
 function M.numeric(t, v)
-  local what = types.render(t)
   if type(v) == "number" then
-    if v ~= v or v == math.huge or v == -math.huge then return expected(what .. " (a finite number)", v) end
+    if v ~= v or v == math.huge or v == -math.huge then return expected(numeric_name(t) .. " (a finite number)", v) end
     v = number_text(v)
   elseif type(v) == "cdata" and (ffi.istype("int64_t", v) or ffi.istype("uint64_t", v)) then
     v = (tostring(v):gsub("U?LL$", ""))
   elseif type(v) ~= "string" then
-    return expected(what .. " (a decimal string or number)", v)
+    return expected(numeric_name(t) .. " (a decimal string or number)", v)
   end
-  local int = v:match("^[+-]?(%d*)%.?%d*$")
-  local frac, exp
-  if int then
-    frac, exp = v:match("%.(%d*)$") or "", 0
+  local sig_int, sig_frac
+  local int, frac = v:match("^[+-]?(%d*)%.?(%d*)$")
+  if int and int .. frac ~= "" then -- the usual plain form: count without building strings
+    local first = int:find("[1-9]")
+    sig_int = first and #int - first + 1 or 0
+    sig_frac = #frac - #frac:match("0*$")
   else
     local e
     int, frac, e = v:match("^[+-]?(%d*)%.?(%d*)[eE]([+-]?%d%d?%d?)$")
-    exp = tonumber(e)
+    if not int or int .. frac == "" then
+      return expected(numeric_name(t) .. " ([+-]digits[.digits][e[+-]digits])", v)
+    end
+    -- Significant digits either side of the point, exponent applied.
+    local digits, point = int .. frac, #int + tonumber(e)
+    local lead = #digits:match("^0*")
+    digits, point = digits:sub(lead + 1), point - lead
+    digits = digits:gsub("0+$", "")
+    sig_int = (#digits == 0 or point <= 0) and 0 or point
+    sig_frac = math.max(0, #digits - math.max(point, 0))
   end
-  if not int or int .. frac == "" then return expected(what .. " ([+-]digits[.digits][e[+-]digits])", v) end
-  -- Significant digits either side of the point, exponent applied.
-  local digits, point = int .. frac, #int + exp
-  local lead = #digits:match("^0*")
-  digits, point = digits:sub(lead + 1), point - lead
-  digits = digits:gsub("0+$", "")
-  local sig_int = (#digits == 0 or point <= 0) and 0 or point
-  local sig_frac = math.max(0, #digits - math.max(point, 0))
   if t.precision < 0 then
     if sig_frac > 39 or sig_int + sig_frac > 39 then
       return expected("numeric (at most 39 digits)", v, ("%d integer and %d fractional digits"):format(sig_int, sig_frac))
@@ -306,10 +319,10 @@ function M.numeric(t, v)
     return v
   end
   if sig_frac > t.scale then
-    return expected(what, v, ("%d fractional digits, scale is %d"):format(sig_frac, t.scale))
+    return expected(numeric_name(t), v, ("%d fractional digits, scale is %d"):format(sig_frac, t.scale))
   end
   if sig_int > t.precision - t.scale then
-    return expected(what, v, ("%d integer digits, at most %d fit"):format(sig_int, t.precision - t.scale))
+    return expected(numeric_name(t), v, ("%d integer digits, at most %d fit"):format(sig_int, t.precision - t.scale))
   end
   return v
 end
