@@ -6,6 +6,7 @@ local relation = require "sinkgate.relation"
 local generators = require "sinkgate.source.generators"
 local types = require "sinkgate.types"
 local bad_rows = require "sinkgate.sink.bad_rows"
+local input = require "sinkgate.source.input"
 local avro_schema = require "sinkgate.avro.schema"
 
 local M = {}
@@ -112,6 +113,7 @@ local function plan_sink(s, problems)
     for _, e in ipairs(local_problems) do problems[#problems + 1] = o.from.where .. ": " .. e end
     return nil
   end
+  for _, e in ipairs(input.check_rows(o.from, rel)) do problems[#problems + 1] = e end
   local key = check_key(s, o, rel, local_problems)
   local kf, vf = check_formats(s, o, rel, key, local_problems)
   for _, e in ipairs(bad_rows.check_options(o, s.path)) do local_problems[#local_problems + 1] = e end

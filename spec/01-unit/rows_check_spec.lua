@@ -248,6 +248,22 @@ end]], nil, "skip")
   end)
 end)
 
+describe("check", function()
+  it("reports bad initial rows of a table source once, at the config line, without running", function()
+    local plans, errs = require("helpers.config").plans([[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:1" }
+local t = sg.source.table { name = "t", columns = { { "id", "bigint", not_null = true }, { "d", "date" } },
+  rows = { { id = 1, d = "2024-02-29" }, { id = 2, d = "2024-02-30" }, { d = "2024-01-01" } } }
+sg.sink "a" { from = t, into = { connection = kafka, topic = "a" }, format = "json", envelope = "debezium" }
+sg.sink "b" { from = t, into = { connection = kafka, topic = "b" }, format = "json", envelope = "debezium" }
+]])
+    assert.is_nil(plans)
+    assert.same({ 'FILE:3: t.d: expected date YYYY-MM-DD, got "2024-02-30" (no such day)',
+      "FILE:3: t.id: NULL in a NOT NULL column" }, errs)
+  end)
+end)
+
 describe("row view", function()
   it("pairs(row) yields what pairs gives on the plain table of that row, in column order", function()
     local rel = assert(relation.new("t", { { "id", "bigint" }, { "name", "text" }, { "tags", "text list" },

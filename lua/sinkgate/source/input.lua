@@ -12,7 +12,7 @@ local core = require "sinkgate.core"
 local generate = require "sinkgate.source.generate"
 local rows = require "sinkgate.rows"
 
-local C = core.C
+local C, ffi = core.C, core.ffi
 local M = {}
 M.__index = M
 
@@ -55,6 +55,24 @@ end
 function Feed:insert(row) self:_put({ row, 1 }) end
 function Feed:delete(row) self:_put({ row, -1 }) end
 function Feed:update(old, new) self:_put({ old, -1, new, 1 }) end
+
+-- Problems of a table source's `rows` option ("file:line: relation.column:
+-- message"), found without running anything, so `check` reports them; once
+-- per source, however many sinks read it.
+function M.check_rows(decl, relation)
+  local out = {}
+  local initial = decl.kind == "table" and decl.opts and decl.opts.rows
+  if not initial or decl.rows_checked then return out end
+  decl.rows_checked = true
+  local b = ffi.gc(C.sg_batch_new(relation:c_schema(), 16), C.sg_batch_free)
+  for k, row in ipairs(initial) do
+    local p = (decl.path or "source") .. ".rows[" .. k .. "]"
+    local r, err = rows.push(b, relation, 0, 1, row)
+    if not r then out[#out + 1] = ("%s: %s"):format(decl.locate and decl.locate(p) or decl.where or "?:0", err) end
+    C.sg_batch_clear(b)
+  end
+  return out
+end
 
 -- decl: a validated load_generator or table source; relation: its relation.
 function M.new(decl, relation)
