@@ -64,6 +64,14 @@ end
 
 M.is_secret = secret.is
 
+-- The text of an error value a config function raised, whatever it is
+-- (a table whose __tostring itself fails must not take the process down).
+function M.error_text(e)
+  if type(e) == "string" then return e end
+  local ok, text = pcall(tostring, e)
+  return ok and text or ("a " .. type(e) .. " error value")
+end
+
 local function expected(what, v, why)
   return nil, ("expected %s, got %s%s"):format(what, M.show(v), why and (" (" .. why .. ")") or "")
 end

@@ -225,6 +225,16 @@ end]], nil, "skip")
     assert.equal(2, b.nrows)    -- ticks 0 and 2
   end)
 
+  it("survives error values that are not strings, even ones whose __tostring fails", function()
+    local inp, b = feed_input([[
+return function(t, tick)
+  error(setmetatable({}, { __tostring = function() error("no text") end }))
+end]])
+    local n, err = inp:fill(b, 10)
+    assert.is_nil(n)
+    assert.equal("cfg.lua:1: t: feed failed: a table error value", err)
+  end)
+
   it("skips bad rows under a policy that says so, and keeps the good ones", function()
     local inp, b, seen = feed_input([[
 return function(t, tick)

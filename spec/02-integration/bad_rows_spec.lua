@@ -46,7 +46,7 @@ end
 
 describe("bad rows and routing errors", function()
   local dev
-  setup(function() dev = helpers.dev_start("--topics fail_t:1,good_t:2,skip_t:1,dlq_t:1,dlq_err:1,pinv:4,pfail:4,hbad:1") end)
+  setup(function() dev = helpers.dev_start("--topics fail_t:1,good_t:2,skip_t:1,dlq_t:1,dlq_err:1,pinv:4,pfail:4,hbad:1,hfail:1") end)
   teardown(function() helpers.dev_stop(dev) end)
 
   it("fail (default): the sink fails with file:line, column and value; the other sink keeps producing", function()
@@ -175,6 +175,16 @@ end }, key = { "counter" }, format = "json", envelope = "upsert", on_error = "fa
     assert.equal(1, r.rc)
     assert.matches(("sinks.pfail: %s:10: sinks.pfail.into.partition_by: error: cannot hash 3 %%(on_error = \"fail\"%%)")
       :format(r.path:gsub("%p", "%%%0")), r.err)
+  end)
+
+  it("on_error = \"fail\": a headers error fails the sink too", function()
+    local r = run(dev, [[
+sg.sink "hfail" { from = gen, into = { connection = kafka, topic = "hfail" }, key = { "counter" }, format = "json",
+  envelope = "upsert", on_error = "fail", headers = function(row) return { n = row.counter > 2 and 1 or "x" } end }]])
+    assert.equal(1, r.rc)
+    assert.matches(('sinks.hfail: %s:10: sinks%%.hfail%%.headers: header "n" is number 1, expected text, bytes or ' ..
+      'sinkgate%%.null %%(on_error = "fail"%%)'):format(r.path:gsub("%p", "%%%0")), r.err)
+    assert.equal("failed", sink_status(r, "hfail").state)
   end)
 
   it("non-text header values are reported with file:line, and the header is dropped", function()

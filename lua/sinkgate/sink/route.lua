@@ -54,7 +54,7 @@ end
 -- "file:line: message" of an error a config function raised: its own
 -- position when the message has one, else where the function is defined.
 local function raised(fn, e)
-  local msg = type(e) == "string" and e or tostring(e)
+  local msg = check.error_text(e)
   local where, rest = msg:match("^(%S-:%d+): (.*)$")
   if where then return where, rest end
   return def_where(fn), msg

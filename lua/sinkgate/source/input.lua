@@ -11,6 +11,7 @@
 local core = require "sinkgate.core"
 local generate = require "sinkgate.source.generate"
 local rows = require "sinkgate.rows"
+local check = require "sinkgate.rows_check"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -111,7 +112,7 @@ end
 -- The "file:line: relation: feed failed: message" of an error raised by
 -- a feed function (its own position when the message has one).
 local function feed_error(self, e)
-  local msg = tostring(e)
+  local msg = check.error_text(e)
   local where, rest = msg:match("^(%S-:%d+): (.*)$")
   if not where then
     local info = debug.getinfo(self.feed, "S")
