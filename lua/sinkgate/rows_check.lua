@@ -72,6 +72,28 @@ function M.error_text(e)
   return ok and text or ("a " .. type(e) .. " error value")
 end
 
+local function source_of(info)
+  return info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
+end
+
+-- "file:line" where a (config) function is defined.
+function M.defined_at(fn)
+  local info = debug.getinfo(fn, "S")
+  return source_of(info) .. ":" .. info.linedefined
+end
+
+-- where, message of an error a config function raised: the position in
+-- the message when it is in the function's own file (the config line that
+-- raised), else where the function is defined, with the whole message
+-- (an error raised inside a library it called keeps that position in it).
+function M.raised_at(fn, e)
+  local msg = M.error_text(e)
+  local where, rest = msg:match("^(%S-:%d+): (.*)$")
+  local own = source_of(debug.getinfo(fn, "S"))
+  if where and where:sub(1, #own + 1) == own .. ":" then return where, rest end
+  return M.defined_at(fn), msg
+end
+
 local function expected(what, v, why)
   return nil, ("expected %s, got %s%s"):format(what, M.show(v), why and (" (" .. why .. ")") or "")
 end

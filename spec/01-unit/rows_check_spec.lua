@@ -235,6 +235,19 @@ end]])
     assert.equal("cfg.lua:1: t: feed failed: a table error value", err)
   end)
 
+  it("locates an error raised inside a library at the feed's definition, keeping the library's position", function()
+    local lib = assert(loadstring("return function() error('lib says no') end", "@lib.lua"))()
+    local inp, b = feed_input([[
+return function(t, tick)
+  t:insert({ id = tick })
+  LIB()
+end]])
+    setfenv(inp.feed, setmetatable({ LIB = lib }, { __index = _G }))
+    local n, err = inp:fill(b, 10)
+    assert.is_nil(n)
+    assert.equal("cfg.lua:1: t: feed failed: lib.lua:1: lib says no", err)
+  end)
+
   it("skips bad rows under a policy that says so, and keeps the good ones", function()
     local inp, b, seen = feed_input([[
 return function(t, tick)

@@ -44,21 +44,9 @@ local function restricted_view(relation, batch, allowed)
   return { at = function(_, r) current = inner:at(r) return proxy end }
 end
 
--- "file:line" where a function is defined.
-local function def_where(fn)
-  local info = debug.getinfo(fn, "S")
-  local src = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
-  return src .. ":" .. info.linedefined
-end
+local function def_where(fn) return check.defined_at(fn) end
 
--- "file:line: message" of an error a config function raised: its own
--- position when the message has one, else where the function is defined.
-local function raised(fn, e)
-  local msg = check.error_text(e)
-  local where, rest = msg:match("^(%S-:%d+): (.*)$")
-  if where then return where, rest end
-  return def_where(fn), msg
-end
+local function raised(fn, e) return check.raised_at(fn, e) end
 
 -- problems: the sink's sinkgate.sink.problems; errors of partition_by and
 -- headers are noted there by kind (= the counter's name).

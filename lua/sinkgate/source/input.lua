@@ -112,13 +112,7 @@ end
 -- The "file:line: relation: feed failed: message" of an error raised by
 -- a feed function (its own position when the message has one).
 local function feed_error(self, e)
-  local msg = check.error_text(e)
-  local where, rest = msg:match("^(%S-:%d+): (.*)$")
-  if not where then
-    local info = debug.getinfo(self.feed, "S")
-    where = (info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src) .. ":" .. info.linedefined
-    rest = msg
-  end
+  local where, rest = check.raised_at(self.feed, e)
   return ("%s: %s: feed failed: %s"):format(where, self.relation.name, rest)
 end
 
