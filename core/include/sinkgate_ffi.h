@@ -143,6 +143,9 @@ int64_t sg_batch_push_row(sg_batch *b, uint64_t time, int64_t diff);
 void sg_batch_set_i64(sg_batch *b, uint32_t row, int col, int64_t v);
 void sg_batch_set_f64(sg_batch *b, uint32_t row, int col, double v);
 int sg_batch_set_bytes(sg_batch *b, uint32_t row, int col, const void *p, size_t len);
+/* Drops every row from index nrows on and the arena bytes past arena_len:
+ * takes a batch back to a mark taken before a row that turned out bad. */
+void sg_batch_truncate(sg_batch *b, uint32_t nrows, size_t arena_len);
 
 /* ---- encoders ---- */
 /* Appends the JSON object of the given columns of one row to out. */

@@ -97,3 +97,8 @@ int sg_batch_set_bytes(sg_batch *b, uint32_t row, int col, const void *p, size_t
   b->arena_len += len;
   return 0;
 }
+
+void sg_batch_truncate(sg_batch *b, uint32_t nrows, size_t arena_len) {
+  if (nrows < b->nrows) b->nrows = nrows;
+  if (arena_len < b->arena_len) b->arena_len = arena_len;
+}

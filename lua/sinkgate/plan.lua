@@ -6,6 +6,8 @@ local relation = require "sinkgate.relation"
 local generators = require "sinkgate.source.generators"
 local timed = require "sinkgate.source.timed"
 local types = require "sinkgate.types"
+local bad_rows = require "sinkgate.sink.bad_rows"
+local input = require "sinkgate.source.input"
 local avro_schema = require "sinkgate.avro.schema"
 local rules = require "sinkgate.config.rules"
 
@@ -136,9 +138,11 @@ local function plan_sink(s, problems)
     end
     return nil
   end
+  for _, e in ipairs(input.check_rows(o.from, rel)) do problems[#problems + 1] = e end
   local key = check_key(s, o, rel, local_problems)
   local kf, vf = check_formats(s, o, rel, key, local_problems)
   for _, k in ipairs({ "format", "key_format", "value_format" }) do rules.doc_on(o[k], rel, s.path .. "." .. k, local_problems) end
+  for _, e in ipairs(bad_rows.check_options(o, s.path)) do local_problems[#local_problems + 1] = e end
   local plan = {
     name = s.name, where = s.where, opts = o, relation = rel, key = key,
     key_format = key and kf or nil, value_format = vf, envelope = o.envelope,

@@ -14,6 +14,7 @@
 -- lists/arrays are Lua arrays; maps are tables; records are tables keyed by field name.
 local cjson = require "cjson"
 local core = require "sinkgate.core"
+local check = require "sinkgate.rows_check"
 local types = require "sinkgate.types"
 
 local C, ffi = core.C, core.ffi
@@ -31,176 +32,178 @@ local VAR = { [ID.text] = true, [ID.bytea] = true, [ID.jsonb] = true, [ID.numeri
 local word = ffi.new("union { int64_t i; uint64_t u; double f; uint8_t b[8]; }")
 
 ------------------------------------------------------------------------------
--- Text forms of dates and times to numbers.
+-- Writing: every value is checked (sinkgate.rows_check) before any byte of
+-- it reaches the batch; a value that does not fit raises "path: expected …,
+-- got …" where path is empty at the top and names the element inside
+-- nested values ("[2]", ".x", "[\"k\"]").
 
-local function days_from_civil(y, m, d)
-  y = m <= 2 and y - 1 or y
-  local era = math.floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = math.floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
-local function time_micros(s)
-  local h, mi, sec, frac = s:match("^(%d+):(%d+):(%d+)%.?(%d*)$")
-  if not h then return nil end
-  frac = (frac .. "000000"):sub(1, 6)
-  return ((tonumber(h) * 60 + tonumber(mi)) * 60 + tonumber(sec)) * 1000000 + tonumber(frac)
-end
-
-local function date_days(s)
-  local y, m, d = s:match("^(%-?%d+)-(%d+)-(%d+)$")
-  return y and days_from_civil(tonumber(y), tonumber(m), tonumber(d))
-end
-
-local function timestamp_micros(s)
-  local date, time = s:match("^(%S+)[ T](%S+)$")
-  local days, us = date and date_days(date), time and time_micros((time:gsub("Z$", "")))
-  if not days or not us then return nil end
-  return 0LL + days * 86400000000LL + us
-end
-
-local function uuid_bytes(s)
-  local hex = type(s) == "string" and s:gsub("-", "")
-  if not hex or #hex ~= 32 or hex:find("[^%x]") then return nil end
-  return (hex:gsub("%x%x", function(h) return string.char(tonumber(h, 16)) end))
-end
-
-local function interval_bytes(v)
-  if type(v) ~= "table" then return nil end
-  local b = ffi.new("struct { int32_t months; int32_t days; int64_t micros; }",
-    v.months or 0, v.days or 0, v.micros or 0)
-  return ffi.string(b, 16)
-end
-
--- The integer (int64 cdata-compatible) of a fixed-width value, or nil.
-local function fixed_int(t, v)
-  local id = t.id
-  if id == ID.boolean then
-    if type(v) ~= "boolean" then return nil end
-    return v and 1 or 0
-  end
-  if type(v) == "string" then
-    if id == ID.date then return date_days(v) end
-    if id == ID.time then return time_micros(v) end
-    if id == ID.timestamp or id == ID.timestamptz then return timestamp_micros(v) end
-    return nil
-  end
-  if type(v) == "number" and v % 1 == 0 then return v end
-  if type(v) == "cdata" and (ffi.istype("int64_t", v) or ffi.istype("uint64_t", v)) then return v end
-  return nil
-end
-
-local function bad(t, v)
-  error(("expected a %s value, got %s %s"):format(types.render(t), type(v), tostring(v)), 0)
-end
-
--- char(n) blank-padded, char(n)/varchar(n) length-checked (types.fit_text).
-local function fit_text(t, v)
-  local s, err = types.fit_text(t, v)
-  if not s then error(err, 0) end
-  return s
-end
-
-------------------------------------------------------------------------------
--- Packing nested values.
+local CHECK = check.BY_ID
 
 local function u32(n)
   return string.char(n % 256, math.floor(n / 256) % 256, math.floor(n / 65536) % 256, math.floor(n / 16777216) % 256)
 end
 
+local function fail(path, msg)
+  error(path == "" and msg or (path .. ": " .. msg), 0)
+end
+
 local pack_value
 
-local function pack_nullable(t, v, out)
-  if v == nil or v == M.null then
+local function is_null(v) return v == nil or v == M.null end
+
+local function pack_nullable(t, v, out, path, not_null)
+  if is_null(v) then
+    if not_null then fail(path, "NULL in a NOT NULL field") end
     out[#out + 1] = "\1"
   else
     out[#out + 1] = "\0"
-    pack_value(t, v, out)
+    pack_value(t, v, out, path)
   end
 end
 
-pack_value = function(t, v, out)
+pack_value = function(t, v, out, path)
   local id = t.id
-  if FIXED_INT[id] then
-    local n = fixed_int(t, v)
-    if n == nil then bad(t, v) end
-    word.i = n
-    out[#out + 1] = ffi.string(word.b, 8)
-  elseif FLOAT[id] then
-    if type(v) ~= "number" then bad(t, v) end
-    word.f = v
-    out[#out + 1] = ffi.string(word.b, 8)
-  elseif VAR[id] then
-    if type(v) == "number" and id == ID.numeric then v = string.format("%.17g", v) end
-    if type(v) ~= "string" then bad(t, v) end
-    if t.length then v = fit_text(t, v) end
-    out[#out + 1] = u32(#v) .. v
-  elseif id == ID.uuid then
-    out[#out + 1] = uuid_bytes(v) or bad(t, v)
-  elseif id == ID.interval then
-    out[#out + 1] = interval_bytes(v) or bad(t, v)
-  elseif id == ID.record then
-    if type(v) ~= "table" then bad(t, v) end
-    for _, f in ipairs(t.fields) do pack_nullable(f.type, v[f.name], out) end
+  local scalar = CHECK[id]
+  if scalar then
+    local x, err = scalar(t, v)
+    if x == nil then fail(path, err) end
+    if FIXED_INT[id] then
+      word.i = x
+      out[#out + 1] = ffi.string(word.b, 8)
+    elseif FLOAT[id] then
+      word.f = x
+      out[#out + 1] = ffi.string(word.b, 8)
+    elseif VAR[id] then
+      out[#out + 1] = u32(#x) .. x
+    else -- uuid, interval: fixed 16 bytes
+      out[#out + 1] = x
+    end
+    return
+  end
+  if type(v) ~= "table" or getmetatable(v) ~= nil then
+    fail(path, ("expected %s (a table), got %s"):format(types.render(t), check.show(v)))
+  end
+  if id == ID.record then
+    local known = {}
+    for _, f in ipairs(t.fields) do
+      known[f.name] = true
+      pack_nullable(f.type, v[f.name], out, path .. "." .. f.name, not f.nullable)
+    end
+    for k in pairs(v) do
+      if not known[k] then fail(path, ("no field %s in %s"):format(check.show(k), types.render(t))) end
+    end
   elseif id == ID.map then
-    if type(v) ~= "table" then bad(t, v) end
     local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    for k in pairs(v) do
+      if type(k) ~= "string" then fail(path, "map keys must be strings, got " .. check.show(k)) end
+      keys[#keys + 1] = k
+    end
     table.sort(keys) -- deterministic bytes for the same map
     out[#out + 1] = u32(#keys)
     for _, k in ipairs(keys) do
       out[#out + 1] = u32(#k) .. k
-      pack_nullable(t.value, v[k], out)
+      pack_nullable(t.value, v[k], out, path .. "[" .. check.show(k) .. "]")
     end
   else -- list, array
-    if type(v) ~= "table" then bad(t, v) end
     local n = v.n or #v
+    for k in pairs(v) do
+      if k ~= "n" and (type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0) then
+        fail(path, ("expected %s (an array), got a table with key %s"):format(types.render(t), check.show(k)))
+      end
+    end
     out[#out + 1] = u32(n)
-    for i = 1, n do pack_nullable(t.elem, v[i], out) end
+    for i = 1, n do pack_nullable(t.elem, v[i], out, path .. "[" .. i .. "]") end
   end
 end
 
 function M.pack(t, v)
   local out = {}
-  pack_value(t, v, out)
+  pack_value(t, v, out, "")
   return table.concat(out)
 end
 
-------------------------------------------------------------------------------
--- Writing a cell.
-
--- Sets cell (r, col) of batch b (col 0-based) from a Lua value; raises with
--- a message naming the expected type on a value that does not fit.
+-- Sets cell (r, col) of batch b (col 0-based) from a Lua value; raises
+-- "expected …, got …" (with the path inside a nested value) on a value
+-- that does not fit, before writing anything. NULL checks are the
+-- caller's (it knows the column's nullability).
 function M.set(b, r, col, t, v)
   if v == nil or v == M.null then return end -- new rows start all-NULL
   local id = t.id
-  if FIXED_INT[id] then
-    local n = fixed_int(t, v)
-    if n == nil then bad(t, v) end
-    C.sg_batch_set_i64(b, r, col, n)
-    return
-  end
-  if FLOAT[id] then
-    if type(v) ~= "number" then bad(t, v) end
-    C.sg_batch_set_f64(b, r, col, v)
-    return
-  end
+  local scalar = CHECK[id]
   local bytes
-  if VAR[id] then
-    if type(v) == "number" and id == ID.numeric then v = string.format("%.17g", v) end
-    bytes = type(v) == "string" and v or bad(t, v)
-    if t.length then bytes = fit_text(t, bytes) end
-  elseif id == ID.uuid then
-    bytes = uuid_bytes(v) or bad(t, v)
-  elseif id == ID.interval then
-    bytes = interval_bytes(v) or bad(t, v)
+  if scalar then
+    local x, err = scalar(t, v)
+    if x == nil then error(err, 0) end
+    if FIXED_INT[id] then
+      C.sg_batch_set_i64(b, r, col, x)
+      return
+    elseif FLOAT[id] then
+      C.sg_batch_set_f64(b, r, col, x)
+      return
+    end
+    bytes = x
   else
     bytes = M.pack(t, v)
   end
   if C.sg_batch_set_bytes(b, r, col, bytes, #bytes) ~= 0 then error("batch arena is full", 0) end
+end
+
+-- Appends one row (a table keyed by column name) to batch b, whole or not
+-- at all: on a bad value the batch is put back as it was and nil, message
+-- is returned, message = "relation.column: …".
+function M.push(b, relation, time, diff, row)
+  if type(row) ~= "table" or check.is_secret(row) then
+    return nil, ("%s: expected a row (a table of column = value), got %s"):format(relation.name, check.show(row))
+  end
+  local nrows, arena = b.nrows, b.arena_len
+  local r = C.sg_batch_push_row(b, time, diff)
+  if r < 0 then return nil, relation.name .. ": out of memory" end
+  local cols = relation.columns
+  for i = 1, #cols do
+    local c = cols[i]
+    local v = row[c.name]
+    local err
+    if v == nil or v == M.null then
+      if not c.nullable then err = "NULL in a NOT NULL column" end
+    else
+      -- Scalars are checked without a pcall (they return nil, err); nested
+      -- values raise from inside the packing, with their path.
+      local t = c.type
+      local id = t.id
+      local scalar = CHECK[id]
+      if scalar then
+        local x
+        x, err = scalar(t, v)
+        if x ~= nil then
+          if FIXED_INT[id] then
+            C.sg_batch_set_i64(b, r, i - 1, x)
+          elseif FLOAT[id] then
+            C.sg_batch_set_f64(b, r, i - 1, x)
+          elseif C.sg_batch_set_bytes(b, r, i - 1, x, #x) ~= 0 then
+            err = "batch arena is full"
+          end
+        end
+      else
+        local ok, e = pcall(M.set, b, r, i - 1, t, v)
+        if not ok then err = tostring(e) end
+      end
+    end
+    if err then
+      C.sg_batch_truncate(b, nrows, arena)
+      local c0 = err:sub(1, 1)
+      if c0 == "[" or c0 == "." then return nil, ("%s.%s%s"):format(relation.name, c.name, err) end
+      return nil, ("%s.%s: %s"):format(relation.name, c.name, err)
+    end
+  end
+  for k in pairs(row) do
+    if not relation.index[k] then
+      C.sg_batch_truncate(b, nrows, arena)
+      local names = {}
+      for i, c in ipairs(cols) do names[i] = c.name end
+      return nil, ("%s: no column %s (columns: %s)"):format(relation.name, check.show(k), table.concat(names, ", "))
+    end
+  end
+  return r
 end
 
 ------------------------------------------------------------------------------
@@ -293,10 +296,27 @@ function M.get(b, r, col, t)
 end
 
 -- A reusable row proxy over a batch: view:at(r) points it at row r and
--- returns it; `row.col` reads that cell when accessed.
+-- returns it; `row.col` reads that cell when accessed. It behaves like the
+-- plain table { col = value, … } of that row: pairs(row) yields (column,
+-- value) for the non-NULL columns, in column order (config code gets a
+-- pairs that honours __pairs: LuaJIT's own does not); #row is 0 on both,
+-- as neither has an array part.
 function M.view(relation, batch)
   local cols, current = {}, 0
   for i, c in ipairs(relation.columns) do cols[c.name] = { i - 1, c.type } end
+  local list = relation.columns
+  local function iterate()
+    local i = 0
+    return function()
+      while true do
+        i = i + 1
+        local c = list[i]
+        if not c then return nil end
+        local v = M.get(batch, current, i - 1, c.type)
+        if v ~= nil then return c.name, v end
+      end
+    end
+  end
   local row = setmetatable({}, {
     __index = function(_, name)
       local c = cols[name]
@@ -304,6 +324,7 @@ function M.view(relation, batch)
       return M.get(batch, current, c[1], c[2])
     end,
     __newindex = function() error("rows are read-only", 2) end,
+    __pairs = function(t) return iterate(), t, nil end,
   })
   return {
     at = function(_, r)
@@ -311,6 +332,15 @@ function M.view(relation, batch)
       return row
     end,
   }
+end
+
+-- pairs() that honours a __pairs metamethod, as Lua 5.2 does; the config
+-- sandbox's pairs, so pairs(row) works on a row view.
+function M.pairs(t)
+  local mt = getmetatable(t)
+  local f = type(mt) == "table" and rawget(mt, "__pairs")
+  if f then return f(t) end
+  return next, t, nil
 end
 
 return M

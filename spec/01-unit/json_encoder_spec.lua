@@ -32,7 +32,7 @@ describe("JSON encoding", function()
     assert.equal("false", encode("boolean", false))
     assert.equal("-32768", encode("smallint", -32768))
     assert.equal("-9223372036854775808", encode("bigint", -9223372036854775807LL - 1))
-    assert.equal("18446744073709551615", encode("uint8", -1LL)) -- all bits set
+    assert.equal("18446744073709551615", encode("uint8", 18446744073709551615ULL))
     assert.equal("4294967295", encode("oid", 4294967295LL))
   end)
 
@@ -160,7 +160,8 @@ describe("JSON encoding", function()
   end)
 
   it("refuses values that do not fit the column type", function()
-    assert.has_error(function() encode("bigint", "x") end, "expected a bigint value, got string x")
+    assert.has_error(function() encode("bigint", "x") end,
+      'expected bigint (-9223372036854775808..9223372036854775807), got "x" (not an integer)')
     assert.has_error(function() encode("uuid", "nope") end)
   end)
 end)

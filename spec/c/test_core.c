@@ -80,6 +80,16 @@ static void test_batch_growth(void) {
   CHECK(out.len == strlen("{\"id\":0,\"t\":null}") && memcmp(out.data, "{\"id\":0,\"t\":null}", out.len) == 0,
         "row 0 json: %.*s", (int)out.len, out.data);
   sg_buf_free(&out);
+  /* A bad row is taken back whole: rows and arena return to the mark. */
+  uint32_t mark_rows = b->nrows;
+  size_t mark_arena = b->arena_len;
+  int64_t r = sg_batch_push_row(b, 1, 1);
+  sg_batch_set_bytes(b, (uint32_t)r, 1, "half-written", 12);
+  sg_batch_truncate(b, mark_rows, mark_arena);
+  CHECK(b->nrows == mark_rows && b->arena_len == mark_arena, "truncate: %u rows, %zu arena bytes", b->nrows,
+        b->arena_len);
+  sg_batch_truncate(b, mark_rows + 10, mark_arena + 10); /* never grows */
+  CHECK(b->nrows == mark_rows && b->arena_len == mark_arena, "truncate does not grow");
   sg_batch_free(b);
   sg_schema_free(s);
 }

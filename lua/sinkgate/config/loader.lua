@@ -6,6 +6,7 @@
 -- value: there is no os.getenv (sg.env refuses secret names) and no
 -- reveal.
 local sg = require "sinkgate"
+local rows = require "sinkgate.rows"
 local secret = require "sinkgate.secret"
 local validate = require "sinkgate.config.validate"
 local yaml = require "sinkgate.config.yaml"
@@ -30,6 +31,7 @@ function M.sandbox(opts)
   opts = opts or {}
   local env = {}
   for _, k in ipairs(SAFE) do env[k] = _G[k] end
+  env.pairs = rows.pairs -- honours __pairs: pairs(row) on a row view, as on a plain table
   env.string, env.table, env.math = readonly_copy(string), readonly_copy(table), readonly_copy(math)
   env.bit = rawget(_G, "bit") and readonly_copy(_G.bit)
   env.os = setmetatable({ time = os.time, clock = os.clock, date = os.date }, {

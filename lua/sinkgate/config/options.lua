@@ -172,6 +172,28 @@ M.into = {
   },
 }
 
+-- Runtime error policies of a sink (bad Lua-fed rows; partition_by and
+-- headers errors), kept together: see docs/sinks.md "When rows or routing fail".
+M.dead_letter = {
+  doc = "Where on_bad_row = \"dead_letter\" sends refused rows: { topic = \"…\" }.",
+  fields = {
+    { "topic", "string", required = true,
+      doc = "Topic receiving each refused row as JSON text, with the error in its headers (sinkgate-error, " ..
+        "sinkgate-error-kind, sinkgate-sink, sinkgate-topic), in the sink's own transaction." },
+  },
+}
+
+local ERROR_POLICY_FIELDS = {
+  { "on_bad_row", "string", default = "fail", enum = { "fail", "skip", "dead_letter" },
+    doc = "A Lua-fed row that does not fit its columns, or a feed function that raises: `fail` the sink " ..
+      "(other sinks go on; exit status 1), `skip` it (counted as bad_rows/feed_errors and logged, rate-limited), " ..
+      "or `dead_letter` it (as skip, and sent to dead_letter.topic)." },
+  { "dead_letter", "record:dead_letter", doc = "The dead-letter topic, for on_bad_row = \"dead_letter\"." },
+  { "on_error", "string", default = "count", enum = { "count", "fail" },
+    doc = "A partition_by or headers error (it raised, or returned something that is not a hash / not text): " ..
+      "`count` it, report it and send the message to partition 0 / without that header; or `fail` the sink." },
+}
+
 M.sink = {
   doc = "CREATE SINK name FROM relation INTO KAFKA …",
   fields = {
@@ -202,5 +224,6 @@ M.sink = {
       doc = "Progress version: bump it when the sink is re-pointed at a new input; older instances stop (fenced)." },
   },
 }
+for _, f in ipairs(ERROR_POLICY_FIELDS) do table.insert(M.sink.fields, f) end
 
 return M

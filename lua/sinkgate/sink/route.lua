@@ -1,15 +1,19 @@
 -- sinkgate.sink.route — the per-message Lua functions of a sink, run over a
 -- batch's updates through one reusable row view (no table per row):
 --   partition_by(row) → u64 hash (number or 64-bit cdata) or nil; the
---     partition is hash % count; nil or an error → partition 0, counted.
+--     partition is hash % count; nil → partition 0, counted; an error, or
+--     a result that is no u64 (string, negative, fractional, NaN, boolean)
+--     → partition 0, counted by kind and reported with its file:line
+--     (on_error = "fail": the sink fails instead).
 --     With DEBEZIUM it may only read key columns: reading another column
 --     fails the sink (a configuration error, not a per-row one).
 --   headers(row) → { name = text | bytes | sinkgate.null }; names with the
 --     reserved prefix are dropped and counted; other value types are errors,
---     counted, and the message goes out without that header.
+--     counted and reported, and the message goes out without that header.
 -- Both see the new row, or the old row of a deletion.
 local cjson = require "cjson"
 local core = require "sinkgate.core"
+local check = require "sinkgate.rows_check"
 local rows = require "sinkgate.rows"
 
 local ffi = core.ffi
@@ -27,15 +31,33 @@ local function restricted_view(relation, batch, allowed)
       if not allowed[name] then error({ key_only = name }, 2) end
       return current[name]
     end,
+    __pairs = function(t) -- the key columns only: the others may not be read
+      local pairs_of = rows.pairs(current)
+      local function nxt()
+        local k, v = pairs_of()
+        while k ~= nil and not allowed[k] do k, v = pairs_of() end
+        return k, v
+      end
+      return nxt, t, nil
+    end,
   })
   return { at = function(_, r) current = inner:at(r) return proxy end }
 end
 
-function M.new(plan, batch, counters)
+local function def_where(fn) return check.defined_at(fn) end
+
+local function raised(fn, e) return check.raised_at(fn, e) end
+
+-- problems: the sink's sinkgate.sink.problems; errors of partition_by and
+-- headers are noted there by kind (= the counter's name).
+function M.new(plan, batch, counters, problems)
   local o = plan.opts
-  local self = setmetatable({ plan = plan, batch = batch, counters = counters,
-    partition_by = o.into.partition_by, headers = o.headers,
+  local self = setmetatable({ plan = plan, batch = batch, counters = counters, problems = problems,
+    fail_on_error = o.on_error == "fail", partition_by = o.into.partition_by, headers = o.headers,
     reserved = o.timestamp_header:match("^(.-%-)") or o.timestamp_header }, M)
+  counters.partition_by_invalid = counters.partition_by_invalid or 0
+  self.pby_path = plan.name and ("sinks." .. plan.name .. ".into.partition_by") or "partition_by"
+  self.hdr_path = plan.name and ("sinks." .. plan.name .. ".headers") or "headers"
   self.view = rows.view(plan.relation, batch)
   if self.partition_by and plan.envelope == "debezium" then
     local allowed = {}
@@ -51,19 +73,41 @@ local function row_of(up)
   return up.after >= 0 and up.after or up.before
 end
 
--- The partition of one hash result, or nil when it is not a usable hash.
+local TWO53, TWO64 = 2 ^ 53, 2 ^ 64
+
+-- The partition of one hash result, or nil when it is not a usable hash
+-- (a u64: a non-negative integral number below 2^64, or 64-bit cdata that
+-- is not negative).
 local function partition_of(h, nparts)
-  if type(h) == "number" and h >= 0 and h % 1 == 0 then return h % nparts end
-  if type(h) == "cdata" and (ffi.istype("uint64_t", h) or ffi.istype("int64_t", h)) then
+  if type(h) == "number" then
+    if h >= 0 and h % 1 == 0 and h < TWO64 then
+      if h < TWO53 then return h % nparts end
+      return tonumber(ffi.cast("uint64_t", h) % nparts) -- doubles lose the low bits of %
+    end
+    return nil
+  end
+  if type(h) == "cdata" and (ffi.istype("uint64_t", h) or (ffi.istype("int64_t", h) and h >= 0)) then
     return tonumber(ffi.cast("uint64_t", h) % nparts)
   end
 end
 
+-- Notes a routing problem; returns the message when on_error = "fail".
+function M:problem(kind, where, path, msg, action)
+  local c = self.counters
+  c[kind] = c[kind] + 1
+  local text = ("%s: %s: %s"):format(where, path, msg)
+  local fail = self.fail_on_error and kind ~= "headers_dropped"
+  if self.problems then self.problems:note(kind, text, fail and "the sink fails (on_error = \"fail\")" or action) end
+  if fail then return text .. " (on_error = \"fail\")" end
+end
+
+local TO_ZERO = "the message went to partition 0"
+
 -- Fills partitions[0 .. to-from) for updates [from, to); returns them or
--- nil, error (the DEBEZIUM key-only rule). The whole range first runs
--- under one pcall (a pcall per row costs more than a small function does);
--- only a range where something raised is redone row by row, to route and
--- count each failure.
+-- nil, error (the DEBEZIUM key-only rule; on_error = "fail"). The whole
+-- range first runs under one pcall (a pcall per row costs more than a
+-- small function does); only a range where something raised or returned a
+-- non-hash is redone row by row, to route, count and report each failure.
 function M:partitions(u, from, to, nparts)
   local out = ffi.new("int32_t[?]", math.max(1, to - from))
   local fn, view, c = self.partition_by, self.pview, self.counters
@@ -87,34 +131,39 @@ function M:partitions(u, from, to, nparts)
   end
   for i = from, to - 1 do
     local ok, h = pcall(fn, view:at(row_of(u.items[i])))
-    local p = 0
+    local p, failed = 0, nil
     if not ok then
       if type(h) == "table" and h.key_only then
         return nil, ("%s: it read column \"%s\" (key: %s)"):format(KEY_ONLY, h.key_only,
           table.concat(self.plan.key or {}, ", "))
       end
-      c.partition_by_errors = c.partition_by_errors + 1
+      local where, msg = raised(fn, h)
+      failed = self:problem("partition_by_errors", where, self.pby_path, "error: " .. msg, TO_ZERO)
     elseif h == nil or h == cjson.null then
       c.partition_by_nil = c.partition_by_nil + 1
     else
       p = partition_of(h, nparts)
       if not p then
         p = 0
-        c.partition_by_errors = c.partition_by_errors + 1
+        failed = self:problem("partition_by_invalid", def_where(fn), self.pby_path,
+          ("returned %s %s, expected a u64 hash (a non-negative integer below 2^64, or uint64 cdata) or nil")
+            :format(type(h), check.show(h)), TO_ZERO)
       end
     end
+    if failed then return nil, failed end
     out[i - from] = p
   end
   return out
 end
 
--- Adds one headers function result to names/values, counting what is
--- dropped (reserved prefix) or wrong (not a table, names or values of the
--- wrong type).
-local function collect(h, names, values, c, reserved)
+-- Adds one headers function result to names/values; what is dropped
+-- (reserved prefix) or wrong (not a table, names or values of the wrong
+-- type) goes to `issues` as { kind, message, action }.
+local function collect(h, names, values, issues, reserved)
   if h == nil then return end
   if type(h) ~= "table" then
-    c.header_errors = c.header_errors + 1
+    issues[#issues + 1] = { "header_errors", ("returned %s %s, expected a table of name = text/bytes"):format(type(h),
+      check.show(h)), "the message went out without user headers" }
     return
   end
   local k1 = next(h)
@@ -129,10 +178,15 @@ local function collect(h, names, values, c, reserved)
   end
   for _, k in ipairs(keys) do
     local v = h[k]
-    if type(k) ~= "string" or (type(v) ~= "string" and v ~= cjson.null) then
-      c.header_errors = c.header_errors + 1
+    if type(k) ~= "string" then
+      issues[#issues + 1] = { "header_errors", ("header name %s is a %s, expected a string"):format(check.show(k),
+        type(k)), "that header was dropped" }
+    elseif type(v) ~= "string" and v ~= cjson.null then
+      issues[#issues + 1] = { "header_errors", ("header \"%s\" is %s %s, expected text, bytes or sinkgate.null")
+        :format(k, type(v), check.show(v)), "that header was dropped" }
     elseif k:sub(1, #reserved) == reserved then
-      c.headers_dropped = c.headers_dropped + 1
+      issues[#issues + 1] = { "headers_dropped", ("header \"%s\" uses the reserved prefix \"%s\""):format(k, reserved),
+        "that header was dropped" }
     else
       names[#names + 1] = k
       values[#values + 1] = v
@@ -141,31 +195,39 @@ local function collect(h, names, values, c, reserved)
 end
 
 -- Builds the sg_msg_headers of updates [from, to); returns it and the Lua
--- values it points into (keep both alive while emitting). Like partitions:
--- one pcall for the range, row by row only where something raised.
+-- values it points into (keep both alive while emitting), or nil, error
+-- with on_error = "fail". Like partitions: one pcall for the range, row by
+-- row only where something raised.
 function M:message_headers(u, from, to)
   local fn, view, reserved = self.headers, self.view, self.reserved
   local first = ffi.new("uint32_t[?]", to - from + 1)
-  local names, values
-  local counts = { header_errors = 0, headers_dropped = 0 }
+  local names, values, issues
   local function pass(guarded)
-    names, values = {}, {}
-    counts.header_errors, counts.headers_dropped = 0, 0
+    names, values, issues = {}, {}, {}
     for i = from, to - 1 do
       first[i - from] = #names
       local row = view:at(row_of(u.items[i]))
       if guarded then
         local ok, h = pcall(fn, row)
-        if ok then collect(h, names, values, counts, reserved) else counts.header_errors = counts.header_errors + 1 end
+        if ok then
+          collect(h, names, values, issues, reserved)
+        else
+          local where, msg = raised(fn, h)
+          issues[#issues + 1] = { "header_errors", "error: " .. msg, "the message went out without user headers", where }
+        end
       else
-        collect(fn(row), names, values, counts, reserved)
+        collect(fn(row), names, values, issues, reserved)
       end
     end
   end
   if not pcall(pass, false) then pass(true) end
-  local c = self.counters
-  c.header_errors = c.header_errors + counts.header_errors
-  c.headers_dropped = c.headers_dropped + counts.headers_dropped
+  if #issues > 0 then
+    local at = def_where(fn)
+    for _, x in ipairs(issues) do
+      local failed = self:problem(x[1], x[4] or at, self.hdr_path, x[2], x[3])
+      if failed then return nil, failed end
+    end
+  end
   first[to - from] = #names
   local n = math.max(1, #names)
   local cn, cv, cl = ffi.new("const char *[?]", n), ffi.new("const void *[?]", n), ffi.new("size_t[?]", n)

@@ -11,6 +11,7 @@
 -- to at least commit_interval — and the progress record last. A snapshot
 -- larger than max_transaction_rows is split across transactions, its
 -- position kept in the progress record.
+local bad_rows = require "sinkgate.sink.bad_rows"
 local core = require "sinkgate.core"
 local input = require "sinkgate.source.input"
 local kafka_conf = require "sinkgate.run.kafka_conf"
@@ -22,6 +23,7 @@ local startup = require "sinkgate.sink.startup"
 local steps = require "sinkgate.sink.steps"
 local txn = require "sinkgate.sink.txn"
 local plan_mod = require "sinkgate.plan"
+local problems = require "sinkgate.sink.problems"
 local log = require "sinkgate.util.log"
 
 local C, ffi = core.C, core.ffi
@@ -102,7 +104,12 @@ function M.new(p)
   local key_idx = {}
   for i, k in ipairs(p.key or {}) do key_idx[i] = p.relation.index[k] - 1 end
   self.key_cols, self.nkey = c_ints(key_idx)
-  if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters) end
+  -- Runtime errors by kind (problems), the bad-row policy (bad_rows), and
+  -- routing errors reported through problems.
+  self.problems = problems.new(p.name)
+  self.bad = bad_rows.new(self)
+  self.input:on_bad_row(self.bad:handler())
+  if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters, self.problems) end
   return self
 end
 
@@ -221,16 +228,20 @@ function M:status()
     frontier = self.upper, partitions = self.partitions, messages = c.messages,
     transactions = c.transactions, mode = self.opts.mode, writer = self.writer.id }
   for k, v in pairs(c) do if st[k] == nil and v > 0 then st[k] = v end end
+  st.errors = self.problems:report() -- runtime errors by kind: first/last message, what was dropped
   return st
 end
 
 function M:status_line()
   local s = self:status()
   local extra = {}
-  for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "headers_dropped", "header_errors",
+  for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "partition_by_invalid",
+    "headers_dropped", "header_errors", "bad_rows", "feed_errors", "dead_letters",
     "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
   end
+  local last = self.problems:last_error()
+  if last then extra[#extra + 1] = "last_error=" .. last end
   return ("sink %s: %s%s; %d messages in %d transactions; frontier %s -> %s (%s partitions)%s"):format(
     self.name, s.state, s.why and (" (" .. s.why .. ")") or "", s.messages, s.transactions,
     tostring(s.frontier or "-"), s.topic, tostring(s.partitions or "?"),
@@ -242,6 +253,7 @@ end
 -- lost: the next start produces it again); at-least-once flushes and
 -- writes its last progress.
 function M:finish(grace_ms)
+  self.problems:flush() -- what the log rate limit held back
   if not self.producer then return end
   local deadline = tonumber(C.sg_sys_now_ms()) + grace_ms
   if not self.exactly_once then

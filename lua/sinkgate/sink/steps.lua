@@ -28,7 +28,11 @@ function M:route_range(from, to)
     parts, err = self.route:partitions(self.updates[0], from, to, self.partitions)
     if not parts then return nil, err end
   end
-  if self.route and self.opts.headers then headers = self.route:message_headers(self.updates[0], from, to) end
+  if self.route and self.opts.headers then
+    local err
+    headers, err = self.route:message_headers(self.updates[0], from, to)
+    if not headers then return nil, err end -- on_error = "fail"
+  end
   return { parts = parts, headers = headers }
 end
 
@@ -47,6 +51,7 @@ end
 
 function M:committed(now, t)
   self.txn = nil
+  self.bad:committed() -- the dead letters it held are in
   self.counters.messages = self.counters.messages + (t.n or 0)
   self.counters.transactions = self.counters.transactions + 1
   if self.state == "stalled" then lifecycle.set(self, "running", nil) end
@@ -129,6 +134,7 @@ end
 -- committed record (startup phases), never from memory.
 function M:recover(err)
   local t = self.txn
+  self.bad:discard() -- refilled from the committed frontier, bad rows are found again
   self.counters.producer_restarts = self.counters.producer_restarts + 1
   self.recovery = { frontier = t and t.frontier, snapshot_done = t and t.snapshot_done, n = t and t.n }
   self.txn = nil
@@ -148,6 +154,8 @@ end
 function M:send_unsafely(now, t)
   local n, err = txn.send_range(self, t.from, t.to, t.routed)
   if not n then return nil, err end
+  local dead_ok, derr = self.bad:produce(self.producer) -- dead letters: at least once here
+  if not dead_ok then return nil, derr end
   t.n = n
   local st = ffi.new("sg_producer_stats")
   C.sg_producer_stats_get(self.producer, st)
@@ -184,7 +192,8 @@ function M:snapshot_step(now)
   if not self.snap then
     C.sg_batch_clear(b)
     self.input:rewind()
-    self.input:fill(b, self.as_of + 1)
+    local filled, ferr = self.input:fill(b, self.as_of + 1)
+    if not filled then return nil, ferr end -- a bad row / failing feed fails the sink
     if C.sg_consolidate(b, self.pair_cols, self.npair, 0, self.as_of, self.updates, core.errbuf, core.ERRLEN) ~= 0 then
       return nil, core.err()
     end
@@ -210,7 +219,8 @@ end
 -- spanned commit_interval or hold max_transaction_rows.
 function M:run_step(now)
   local b, o, inp = self.batch, self.opts, self.input
-  inp:fill(b, inp:due(now), o.max_transaction_rows)
+  local filled, ferr = inp:fill(b, inp:due(now), o.max_transaction_rows)
+  if not filled then return nil, ferr end
   local full = b.nrows >= o.max_transaction_rows or inp:exhausted()
   if now - self.last_commit < o.commit_interval and not full then return true end
   local new_upper = inp:next_time()

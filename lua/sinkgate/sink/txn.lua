@@ -100,7 +100,10 @@ function M.begin_and_send(sink, t)
   local n
   n, err = M.send_range(sink, t.from, t.to, t.routed)
   if not n then return send_failed(sink, err) end
+  -- Dead letters (bad rows) go in the same transaction, before the record.
   local ok
+  ok, err = sink.bad:produce(sink.producer)
+  if not ok then return send_failed(sink, err) end
   ok, err = M.send_record(sink, t.record)
   if not ok then return send_failed(sink, err) end
   t.n = n
