@@ -8,7 +8,7 @@
 --   sinkgate run examples/changelog_table.lua && sinkgate tail accounts-changelog
 local sg = require "sinkgate"
 
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS") or "127.0.0.1:9092" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS", "127.0.0.1:9092") }
 
 -- Times as a reference system would have recorded them (epoch ms); 1, 2, 3
 -- work just as well.

@@ -185,7 +185,7 @@ M.ffi = ffi
 
 -- What `require "sinkgate"` gives config code: the declarations and
 -- helpers only — no FFI (a way around every sandbox rule), no internals.
-local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "source",
+local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "type", "source",
   "sink", "hash" }
 
 function M.config_api()

@@ -114,7 +114,13 @@ end
 -- defaults to the config being checked, unknown parts are null.
 function M.problem_json(text, config_file)
   local file, line, rest = text:match("^(.-):(%d+): (.*)$")
-  if not file then rest = text end
+  if not file then
+    rest = text
+    -- "<config>: message" (no line: the file itself could not be read)
+    if config_file and text:sub(1, #config_file + 2) == config_file .. ": " then
+      file, rest = config_file, text:sub(#config_file + 3)
+    end
+  end
   local path, message = rest:match("^([%w_%.%-%[%]]+): (.*)$")
   if not path then message = rest end
   return json.object({ "file", "line", "path", "message" }, {

@@ -56,9 +56,16 @@ describe("Avro decoder", function()
 
   it("agrees with avro-c on random rows of every type, and decimals match the values", function()
     local cols, colsrc = {}, {}
+    -- The type strings, and the one record type of the first table entry
+    -- (records inside lists and maps: spec/01-unit/tail_records_spec.lua).
+    local record_seen = false
     for i, ty in ipairs(random.TYPES) do
-      cols[#cols + 1] = { "n" .. i, ty }
-      cols[#cols + 1] = { "c" .. i, ty, not_null = true }
+      local record = type(ty) == "table" and ty.record ~= nil
+      if type(ty) == "string" or (record and not record_seen) then
+        record_seen = record_seen or record
+        cols[#cols + 1] = { "n" .. i, ty }
+        cols[#cols + 1] = { "c" .. i, ty, not_null = true }
+      end
     end
     local rel = assert(relation.new("t", cols))
     for i, c in ipairs(cols) do

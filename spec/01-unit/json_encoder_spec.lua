@@ -155,7 +155,7 @@ describe("JSON encoding", function()
     assert.equal('"long text"', encode("varchar", "long text"))
     assert.has_error(function() encode("char(3)", "abcd") end, "value too long for type character(3)")
     assert.has_error(function() encode("varchar(2)", "abc") end, "value too long for type character varying(2)")
-    assert.has_error(function() encode({ list = "char(1)" }, { "ab" }) end, "value too long for type character(1)")
+    assert.has_error(function() encode({ list = "char(1)" }, { "ab" }) end, "[1]: value too long for type character(1)")
     assert.equal('["a ",null]', encode("char(2) list", { "a", sg.null }))
   end)
 

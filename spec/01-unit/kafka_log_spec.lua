@@ -43,7 +43,7 @@ describe("librdkafka log lines", function()
     local path = helpers.write_tmp("KHOST=127.0.0.1:1\n")
     assert(secret.load_file(path))
     os.remove(path)
-    assert.equal("127.0.0.1:1", secret.new("KHOST"):reveal())
+    assert.equal("127.0.0.1:1", secret.reveal(secret.new("KHOST")))
     local p1 = failing_producer()
     log.drain()
     local p2 = failing_producer() -- another client, the same refused connection

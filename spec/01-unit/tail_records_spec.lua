@@ -27,7 +27,7 @@ describe("tail of records inside lists and maps", function()
     local bytes = ffi.string(buf[0].data, buf[0].len)
     C.sg_buf_free(buf)
     -- a tail whose schema cache already holds id 42: no registry round trip
-    local t = setmetatable({ registry = "http://127.0.0.1:1", schemas = { [42] = schema } }, tail)
+    local t = setmetatable({ registry = "http://127.0.0.1:1", schemas = { [42] = assert(require("sinkgate.avro.decode").compile(schema)) } }, tail)
     local shown = cjson.decode(json.encode(t:decode(bytes, "avro")))
     assert.equal(cjson.null, shown.before)
     local row = shown.after.row

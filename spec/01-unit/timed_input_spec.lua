@@ -153,7 +153,7 @@ describe("an input with explicit times", function()
     assert.matches("with key 'time'", timed.shape_error({ {}, time = 1 }))
     local inp, err = input.new({ kind = "table", opts = { updates = { { { id = 1 }, 1 }, { { id = "x" }, 2 } } } }, rel)
     assert.is_nil(inp)
-    assert.matches("updates%[2%]: t.id: expected a bigint value", err)
+    assert.matches('updates%[2%]: t.id: expected bigint %(.-%), got "x" %(not an integer%)', err)
     local problems = timed.check_rows({ { { id = 1, w = 2 }, 1 } }, rel)
     assert.same({ { 1, 't: no column "w"' } }, problems)
   end)
@@ -197,7 +197,8 @@ sg.sink "s" { from = t, into = { connection = kafka, topic = "out" }, key = { "i
     assert.same({
       "FILE:3: sources.t.rows: a table with updates has explicit times; rows belongs to tick-based tables",
       "FILE:3: sources.t.tick: a table with updates has explicit times; tick belongs to tick-based tables",
-      "FILE:3: sources.t.updates[1][1]: t.id: expected a bigint value, got string x",
+      'FILE:3: sources.t.updates[1][1]: t.id: expected bigint (-9223372036854775808..9223372036854775807), got "x" ' ..
+        "(not an integer)",
       'FILE:3: sources.t.updates[2][1]: t: no column "w"',
     }, errs)
   end)
@@ -224,6 +225,7 @@ sinks:
     local plans, problems = plan.build(decls)
     os.remove(path)
     assert.is_nil(plans)
-    assert.same({ path .. ":11: sources.t.updates[3][1]: t.id: expected a bigint value, got string one" }, problems)
+    assert.same({ path .. ':11: sources.t.updates[3][1]: t.id: expected bigint ' ..
+      '(-9223372036854775808..9223372036854775807), got "one" (not an integer)' }, problems)
   end)
 end)

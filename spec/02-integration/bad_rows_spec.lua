@@ -8,7 +8,7 @@ local cjson = require "cjson"
 
 local PRELUDE = [[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 local gen = sg.source.load_generator { kind = "counter", tick = "50ms", max_cardinality = 4 }
 -- every third tick inserts a smallint out of range (line 5 of the config)
 local bad = sg.source.table { name = "t", columns = { { "id", "bigint", not_null = true }, { "s", "smallint" } },

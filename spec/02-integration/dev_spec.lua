@@ -110,9 +110,9 @@ describe("sinkgate dev", function()
 
   it("creates topics with partition counts that clients see", function()
     assert.equal("ok", helpers.ctl(dev, "topic-create made 6"))
-    local r = helpers.sinkgate("run -e " .. helpers.q([[
+    local r = helpers.sinkgate("run --unsafe -e " .. helpers.q([[
       local core = require "sinkgate.core"
-      local p = core.C.sg_producer_new(core.strings({ "bootstrap.servers" }), core.strings({ os.getenv("SINKGATE_BROKERS") }), 1, core.errbuf, core.ERRLEN)
+      local p = core.C.sg_producer_new(core.strings({ "bootstrap.servers" }), core.strings({ sg.env("SINKGATE_BROKERS") }), 1, core.errbuf, core.ERRLEN)
       local a = core.C.sg_producer_partition_count(p, "made", 5000, core.errbuf, core.ERRLEN)
       local b = core.C.sg_producer_partition_count(p, "preset", 5000, core.errbuf, core.ERRLEN)
       core.C.sg_producer_free(p)
@@ -124,7 +124,7 @@ describe("sinkgate dev", function()
   it("tells a sink at once that it has no Admin API (no 5 s CreateTopics timeout per run)", function()
     local path = helpers.write_tmp([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "5s" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "5s" }
 local gen = sg.source.load_generator { kind = "counter", tick = "100ms" }
 for i = 1, 3 do
   sg.sink("fresh" .. i) { from = gen, into = { connection = kafka, topic = "fresh" .. i }, envelope = "debezium" }

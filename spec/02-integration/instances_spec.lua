@@ -12,7 +12,7 @@ local socket = require "socket"
 local function config(name, extra, version)
   return helpers.write_tmp(([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = sg.env and sg.env("SINKGATE_BROKERS") or os.getenv("SINKGATE_BROKERS"),
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"),
   admin_timeout = "200ms" }
 local gen = sg.source.load_generator { kind = "counter", tick = "100ms" }
 sg.sink %q { from = gen, into = { connection = kafka, topic = %q }, key = { "counter" }, format = "json",

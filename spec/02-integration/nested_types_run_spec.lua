@@ -5,8 +5,8 @@ local cjson = require "cjson"
 
 local CONFIG = [[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
-local csr = sg.registry_connection { url = os.getenv("SINKGATE_REGISTRY"), retries = 0 }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local csr = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY"), retries = 0 }
 sg.type "shop.point" { record = { {"x","integer",not_null=true}, {"y","integer"} }, comment = "a point" }
 sg.type "shop.path" { list = "shop.point" }
 local t = sg.source.table { name = "routes", keys = { {"id"} }, tick = "50ms",

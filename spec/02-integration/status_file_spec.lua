@@ -10,7 +10,7 @@ local q = helpers.q
 local function config(topic)
   return helpers.write_tmp(([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 local gen = sg.source.load_generator { kind = "counter", tick = "100ms" }
 sg.sink %q { from = gen, into = { connection = kafka, topic = %q }, envelope = "debezium" }
 ]]):format(topic, topic), ".lua")

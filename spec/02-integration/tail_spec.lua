@@ -8,8 +8,8 @@ local cjson = require "cjson"
 local function run_config(dev, body)
   local path = helpers.write_tmp([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
-local csr = sg.registry_connection { url = os.getenv("SINKGATE_REGISTRY"), retries = 0 }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local csr = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY"), retries = 0 }
 ]] .. body, ".lua")
   local r = helpers.sinkgate("run --duration 400ms " .. path, dev.env)
   os.remove(path)

@@ -8,7 +8,7 @@ local socket = require "socket"
 
 local HEAD = [[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = os.getenv("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 ]]
 
 -- The change log of the first specs: inserts at 1 (id 3 inserted and
