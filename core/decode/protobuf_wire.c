@@ -424,9 +424,9 @@ int pb_decode_record(pb_ctx *c, int msg, const uint8_t *p, size_t len, size_t a,
   for (int i = 0; i < m->nfields; i++) {
     size_t flag = d->out.len;
     if (sg_buf_putc(&d->out, 0) != 0) return sg_fail(c->err, c->errlen, "out of memory");
-    size_t a, e;
-    int absent = pb_field_range(d, m, &s, i, &a, &e);
-    int r = pb_put_field(c, m, i, a, e, absent, depth);
+    size_t fa, fe;
+    int absent = pb_field_range(d, m, &s, i, &fa, &fe);
+    int r = pb_put_field(c, m, i, fa, fe, absent, depth);
     if (r < 0) return -1;
     if (r == 1) d->out.data[flag] = 1;
   }
