@@ -43,6 +43,25 @@ busted_run() { # $1 = mode (plain / asan); environment set by the caller
   set -- $line
   part "busted specs ($m)" "$1" "$(($4 + $7))" "${10}"
 }
+# ASan: one busted process per spec file. The sanitizer runtimes preloaded
+# into an uninstrumented LuaJIT (whose GC memory must stay in the low 2 GiB)
+# crash now and then in a long-lived process that has loaded every spec; a
+# file of its own keeps each process small, and a crash fails one file.
+busted_per_file() { # $1 = mode; environment set by the caller
+  m=$1 p=0 f=0 s=0
+  for spec in $(find spec -name '*_spec.lua' | sort); do
+    SINKGATE_TEST_MODE=$m busted -o spec/helpers/per_file_output.lua "$spec" > "$LOG/one.log" 2>&1
+    line=$(grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/one.log" | tail -1)
+    if [ -z "$line" ]; then
+      echo "[$m] $spec: no summary (crashed?)  <-- FAILED"; tail -20 "$LOG/one.log"; f=$((f + 1)); continue
+    fi
+    grep -E '^\[' "$LOG/one.log"
+    set -- $line
+    [ $(($4 + $7)) -gt 0 ] && sed -n '/^Failure\|^Error/,$p' "$LOG/one.log" | head -60
+    p=$((p + $1)); f=$((f + $4 + $7)); s=$((s + ${10}))
+  done
+  part "busted specs ($m)" "$p" "$f" "$s"
+}
 started=$(date +%s)
 
 make --no-print-directory build/baseline build/encode_bench > /dev/null
@@ -63,7 +82,7 @@ if make --no-print-directory asan > "$LOG/asan-build.log" 2>&1; then
   # preload the sanitizer runtimes; leak checks stay on for the binary.
   SINKGATE_BIN=build/asan/sinkgate SINKGATE_CORE=build/asan/sinkgate_core.so \
   LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
-  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 busted_run asan
+  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 busted_per_file asan
 else
   cat "$LOG/asan-build.log"; part "asan build" 0 1
 fi
