@@ -5,6 +5,11 @@
 -- when something escaped (a Lua error: `sinkgate check` would exit 70) or
 -- an error lacks its file:line. Also usable from plain LuaJIT:
 --   luajit fuzz/config_fuzz.lua FILE…   (replays inputs, e.g. a crash)
+local script = arg and arg[0] and arg[0]:match("config_fuzz%.lua$")
+if script then -- replaying from the repo root under plain LuaJIT
+  package.path = "lua/?.lua;build/lua/?.lua;" .. package.path
+  package.cpath = "build/?.so;" .. package.cpath
+end
 local loader = require "sinkgate.config.loader"
 local plan = require "sinkgate.plan"
 local secret = require "sinkgate.secret"
@@ -15,12 +20,12 @@ local function traceback(e) return debug.traceback(tostring(e), 2) end
 
 -- A config may loop forever or allocate without end (that is the user's
 -- code, not a loader bug): an instruction budget stops the first. The JIT
--- is off so the count hook fires in every loop.
-jit.off()
+-- is off meanwhile so the count hook fires in every loop.
 local BUDGET = 2e6
 
 function M.one(text, name)
   secret._reset()
+  jit.off()
   debug.sethook(function() error("fuzz: instruction budget exhausted", 2) end, "", BUDGET)
   local ok, decls, errs = xpcall(loader.load_text, traceback, text, name, {})
   local problem
@@ -32,6 +37,7 @@ function M.one(text, name)
     elseif not plans then errs = perrs end
   end
   debug.sethook()
+  jit.on()
   if problem then
     if problem:find("instruction budget exhausted", 1, true) then return nil end
     return problem
@@ -47,7 +53,7 @@ function M.one(text, name)
   return nil
 end
 
-if arg and arg[0] and arg[0]:match("config_fuzz%.lua$") then
+if script then
   local failed = 0
   for _, path in ipairs(arg) do
     local f = assert(io.open(path, "rb"))

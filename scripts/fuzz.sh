@@ -14,6 +14,7 @@ mkdir -p build/fuzz/crashes "$WORK/yaml" "$WORK/config"
 # config_fuzz reads the first byte as the kind: '0' YAML, '1' Lua
 for f in fuzz/seeds/yaml/*; do { printf 0; cat "$f"; } > "$WORK/config/y-$(basename "$f")"; done
 for f in fuzz/seeds/lua/*; do { printf 1; cat "$f"; } > "$WORK/config/l-$(basename "$f")"; done
+cp fuzz/seeds/regress/* "$WORK/config/" # inputs that once failed, kind byte included
 status=0
 run() { # $1 = target, $2 = corpus, $3 = seeds, $4 = detect leaks (1/0)
   log="$WORK/$1.log"

@@ -50,6 +50,12 @@ describe("bad input", function()
     end)
   end
 
+  it("odd but valid: run -e returning a table with a cycle prints it, status 0", function()
+    local r = helpers.sinkgate("run -e " .. helpers.q("local t = {} t.t = t return t, 1"))
+    assert.equal(0, r.rc, r.err)
+    assert.matches("^table: 0x%x+\n1\n$", r.out)
+  end)
+
   it("never ends in exit status 70 (internal error), over every case (" .. #fixtures.cases .. ")", function()
     local bad = {}
     for _, c in ipairs(fixtures.cases) do

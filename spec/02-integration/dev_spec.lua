@@ -110,6 +110,7 @@ describe("sinkgate dev", function()
 
   it("creates topics with partition counts that clients see", function()
     assert.equal("ok", helpers.ctl(dev, "topic-create made 6"))
+    -- --unsafe: the sandbox of -e hands out the config API only, not the core's FFI
     local r = helpers.sinkgate("run --unsafe -e " .. helpers.q([[
       local core = require "sinkgate.core"
       local p = core.C.sg_producer_new(core.strings({ "bootstrap.servers" }), core.strings({ sg.env("SINKGATE_BROKERS") }), 1, core.errbuf, core.ERRLEN)

@@ -1,5 +1,5 @@
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092"  }
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092" , progress_topic = "a:b" }
 local gen = sg.source.load_generator { kind = "counter", tick = "100ms"  }
-sg.sink "s" { from = gen, into = { connection = kafka, topic = "t" , topic_partition_count = 0 },
+sg.sink "s" { from = gen, into = { connection = kafka, topic = "t"  },
   key = { "counter" }, format = "json", envelope = "upsert"  }

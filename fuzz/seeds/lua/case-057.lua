@@ -1,6 +1,6 @@
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092"  }
-local gen = sg.source.load_generator { kind = "counter", tick = "100ms"  }
-sg.sink "s" { from = gen, into = { connection = kafka, topic = "t"  },
-  key = { "counter" }, format = "json", envelope = "upsert"  }
-local v = os.getenv("HOME")
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092" }
+local t = sg.source.table { name = "orders", columns = { { "id", "bigint", not_null = true },
+  { "customer", "bigint" }, { "total", "money" } }, keys = { { "id" } } }
+sg.sink "s" { from = t, into = { connection = kafka, topic = "t"  },
+  format = "json", envelope = "debezium" }

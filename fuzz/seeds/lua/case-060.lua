@@ -1,6 +1,6 @@
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092"  }
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092" , security_protocol = "sasl_ssl", sasl_mechanisms = "PLAIN", sasl_password = sg.secret "SG_BAD_PW" }
 local gen = sg.source.load_generator { kind = "counter", tick = "100ms"  }
 sg.sink "s" { from = gen, into = { connection = kafka, topic = "t"  },
   key = { "counter" }, format = "json", envelope = "upsert"  }
-local v = sg.secret("X1"):reveal()
+local v = sg.env("SG_BAD_PW")

@@ -3,4 +3,4 @@ local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092"  }
 local gen = sg.source.load_generator { kind = "counter", tick = "100ms"  }
 sg.sink "s" { from = gen, into = { connection = kafka, topic = "t"  },
   key = { "counter" }, format = "json", envelope = "upsert"  }
-return kafak
+local s = require "sinkgate.secret"

@@ -1,6 +1,6 @@
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092" }
-local t = sg.source.table { name = "orders", columns = { { "id", "bigint", not_null = true },
-  { "", "bigint" }, { "total", "numeric(10,2)" } }, keys = { { "id" } } }
-sg.sink "s" { from = t, into = { connection = kafka, topic = "t"  },
-  format = "json", envelope = "debezium" }
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092"  }
+local gen = sg.source.load_generator { kind = "counter", tick = "100ms"  }
+sg.sink "s" { from = gen, into = { connection = kafka, topic = "t"  },
+  key = { "counter" }, format = "json", envelope = "upsert"  }
+error()

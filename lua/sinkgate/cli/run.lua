@@ -29,7 +29,10 @@ local spec = {
 
 local function show(v)
   if type(v) == "string" then return v end
-  if type(v) == "table" and not validate.kind_of(v) and not secret.is(v) then return json.encode(v) end
+  if type(v) == "table" and not validate.kind_of(v) and not secret.is(v) then
+    local ok, text = pcall(json.encode, v) -- a cycle, or a value JSON cannot hold: print it as Lua would
+    if ok then return text end
+  end
   return (tostring(v):gsub("U?LL$", ""))
 end
 

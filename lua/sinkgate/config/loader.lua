@@ -107,7 +107,7 @@ end
 -- Validation of what was declared, Lua or YAML alike.
 
 local function base_path(o, section, fallback)
-  return o.path or (section .. "." .. tostring((type(o.def) == "table" and o.def.name) or fallback))
+  return o.path or (section .. "." .. tostring((type(o.def) == "table" and rawget(o.def, "name")) or fallback))
 end
 
 local function check_obj(o, spec, path, errors)
@@ -157,8 +157,8 @@ end
 -- The flags win over the config (so one config runs against `sinkgate dev`).
 local function apply_overrides(o, opts)
   if type(o.def) ~= "table" then return end
-  if o.kind == "kafka_connection" and opts.brokers then o.def.brokers = opts.brokers end
-  if o.kind == "registry_connection" and opts.registry then o.def.url = opts.registry end
+  if o.kind == "kafka_connection" and opts.brokers then rawset(o.def, "brokers", opts.brokers) end
+  if o.kind == "registry_connection" and opts.registry then rawset(o.def, "url", opts.registry) end
 end
 
 -- A password in a registry URL is protected like a secret: scrubbed from
@@ -189,7 +189,7 @@ local function finish(ctx, errors, opts)
     end
   end
   for i, o in ipairs(ctx.sources) do
-    check_obj(o, o.kind, base_path(o, "sources", o.def.kind or o.kind .. i), errors)
+    check_obj(o, o.kind, base_path(o, "sources", rawget(o.def, "kind") or o.kind .. i), errors)
   end
   for _, o in ipairs(ctx.sinks) do
     check_obj(o, "sink", "sinks." .. o.name, errors)

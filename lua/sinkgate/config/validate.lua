@@ -61,6 +61,7 @@ local check
 
 local function join(path, key)
   if type(key) == "number" then return path .. "[" .. key .. "]" end
+  if type(key) ~= "string" then return path .. "[" .. tostring(key) .. "]" end
   return path == "" and key or path .. "." .. key
 end
 
@@ -186,7 +187,8 @@ check = function(spec, t, path, ctx)
   for _, f in ipairs(spec.fields) do
     local name, ty = f[1], f[2]
     known[name] = true
-    local v, p = t[name], join(path, name)
+    -- rawget: a config's table may carry metamethods; validation reads what is there
+    local v, p = rawget(t, name), join(path, name)
     if v == nil then
       if f.required then
         ctx.fail(p, "expected " .. ty .. ", got nil")

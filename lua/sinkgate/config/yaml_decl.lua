@@ -35,8 +35,13 @@ local function secrets(v, path, fail)
     fail(path .. ".secret", "expected a secret name (letters, digits, '_', '.', '-'), got " .. shape(v.secret))
     return nil
   end
-  for k, x in pairs(v) do v[k] = secrets(x, path .. (type(k) == "number" and "[" .. k .. "]" or "." .. k), fail) end
-  return v
+  return M.secrets_in(v, path, fail)
+end
+
+-- The same inside a definition (a definition itself is never a secret).
+function M.secrets_in(def, path, fail)
+  for k, x in pairs(def) do def[k] = secrets(x, path .. (type(k) == "number" and "[" .. k .. "]" or "." .. k), fail) end
+  return def
 end
 
 local function columns(cols)
@@ -122,7 +127,7 @@ function M.declare(doc, path, lines, new_env, errors)
   end
 
   each("connections", function(name, def, p)
-    def = secrets(def, p, fail)
+    def = M.secrets_in(def, p, fail)
     local ty = typed(def, p, { kafka = true, registry = true })
     if not ty then return end
     if def.name == nil then def.name = name end
@@ -154,7 +159,7 @@ function M.declare(doc, path, lines, new_env, errors)
   end
 
   each("sinks", function(name, def, p)
-    def = secrets(def, p, fail)
+    def = M.secrets_in(def, p, fail)
     def.from = lookup("source", def.from, p .. ".from")
     -- A Lua body given as text becomes function(row), keeping file lines.
     local function body(t, key, fp)
