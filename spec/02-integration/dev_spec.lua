@@ -95,9 +95,9 @@ describe("sinkgate dev", function()
       assert.not_matches("internal", reply)
       assert.equal("ok pong", helpers.ctl(dev, "ping"))
     end
-    local p = io.popen("ps -o rss= -p " .. dev.pid)
-    local rss_kib = tonumber(p:read("*l"))
-    p:close()
+    -- VmRSS from /proc, not `ps`: under the ASan run ps inherits the
+    -- preloaded sanitizer runtime and can hang.
+    local rss_kib = tonumber(helpers.read("/proc/" .. dev.pid .. "/status"):match("VmRSS:%s*(%d+)"))
     assert.is_true(rss_kib < 200 * 1024, "dev RSS " .. rss_kib .. " KiB")
   end)
 
