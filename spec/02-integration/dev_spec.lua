@@ -101,6 +101,24 @@ describe("sinkgate dev", function()
     assert.is_true(rss_kib < 200 * 1024, "dev RSS " .. rss_kib .. " KiB")
   end)
 
+  it("drops a client whose line never ends, and serves others meanwhile", function()
+    local socket = require "socket"
+    local host, port = dev.control:match("^(.+):(%d+)$")
+    local slow = assert(socket.connect(host, tonumber(port)))
+    slow:send("pi") -- half a line: must not block the environment
+    assert.equal("ok pong", helpers.ctl(dev, "ping"))
+    slow:send("ng\n")
+    slow:settimeout(5)
+    assert.equal("ok pong", slow:receive("*l"))
+    local hog = assert(socket.connect(host, tonumber(port)))
+    hog:settimeout(5)
+    hog:send(("x"):rep(10000))
+    assert.equal("error line longer than 4096 bytes", hog:receive("*l"))
+    hog:close()
+    slow:close()
+    assert.equal("ok pong", helpers.ctl(dev, "ping"))
+  end)
+
   it("lists its commands on `help`", function()
     local reply = helpers.ctl(dev, "help")
     for _, c in ipairs({ "ping", "topic-create", "rtt", "broker-down", "registry-fail", "shutdown" }) do
