@@ -197,6 +197,27 @@ describe("status file", function()
     assert.matches("not a sinkgate status document", err, 1, true)
   end)
 
+  it("scrubs revealed secret values from the sinks' status, keeping the JSON valid", function()
+    local secret = require "sinkgate.secret"
+    local path = base .. "/secrets.env"
+    assert.is_true(sh("printf 'SFPW=p\"w1\\n' > " .. q(path)))
+    assert(secret.load_file(path))
+    local value = assert(secret.new("SFPW"):reveal())
+    assert.equal('p"w1', value)
+    local sink = { status = function()
+      return { name = "s", state = "stalled", why = "auth failed for " .. value, nested = { value } }
+    end }
+    local out = base .. "/st.json"
+    assert.is_true(status_file.open(out):write_sinks({ sink }, 1))
+    local text = read(out)
+    assert.not_matches(value, text, 1, true)
+    local doc = assert(status_file.read(out))
+    -- the placeholder's spelling belongs to sinkgate.secret; only its absence of the value matters here
+    assert.matches("^auth failed for ", doc.sinks[1].why)
+    assert.not_matches(value, doc.sinks[1].why, 1, true)
+    assert.not_matches(value, doc.sinks[1].nested[1], 1, true)
+  end)
+
   it("C: an empty name and a trailing slash fail cleanly", function()
     assert.equal(-1, C.sg_sys_write_atomic(base .. "/", "x", 1, core.errbuf, core.ERRLEN))
     assert.equal(-1, C.sg_sys_private_dir("", core.errbuf, core.ERRLEN))

@@ -95,10 +95,28 @@ describe("sinkgate dev", function()
       assert.not_matches("internal", reply)
       assert.equal("ok pong", helpers.ctl(dev, "ping"))
     end
-    local p = io.popen("ps -o rss= -p " .. dev.pid)
-    local rss_kib = tonumber(p:read("*l"))
-    p:close()
+    -- VmRSS from /proc, not `ps`: under the ASan run ps inherits the
+    -- preloaded sanitizer runtime and can hang.
+    local rss_kib = tonumber(helpers.read("/proc/" .. dev.pid .. "/status"):match("VmRSS:%s*(%d+)"))
     assert.is_true(rss_kib < 200 * 1024, "dev RSS " .. rss_kib .. " KiB")
+  end)
+
+  it("drops a client whose line never ends, and serves others meanwhile", function()
+    local socket = require "socket"
+    local host, port = dev.control:match("^(.+):(%d+)$")
+    local slow = assert(socket.connect(host, tonumber(port)))
+    slow:send("pi") -- half a line: must not block the environment
+    assert.equal("ok pong", helpers.ctl(dev, "ping"))
+    slow:send("ng\n")
+    slow:settimeout(5)
+    assert.equal("ok pong", slow:receive("*l"))
+    local hog = assert(socket.connect(host, tonumber(port)))
+    hog:settimeout(5)
+    hog:send(("x"):rep(10000))
+    assert.equal("error line longer than 4096 bytes", hog:receive("*l"))
+    hog:close()
+    slow:close()
+    assert.equal("ok pong", helpers.ctl(dev, "ping"))
   end)
 
   it("lists its commands on `help`", function()

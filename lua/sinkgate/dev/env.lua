@@ -185,18 +185,33 @@ function M:env_text()
     self.bootstrap, self.registry_url, self.control)
 end
 
+M.MAX_LINE = 4096
+
+-- Reads what a control client sent without ever blocking the loop (a
+-- half-sent line waits in the client's buffer for the rest); a line longer
+-- than MAX_LINE is refused and the client dropped, so no client can grow
+-- the environment's memory.
 local function serve_control_client(self, cl)
   cl:settimeout(0)
   local line, err, partial = cl:receive("*l")
+  local pending = self.clients[cl]
   if line then
-    cl:send(self:command(line) .. "\n")
-  elseif err == "closed" then
+    self.clients[cl] = true
+    cl:send(self:command((pending ~= true and pending or "") .. line) .. "\n")
+    return
+  end
+  if partial and #partial > 0 then
+    pending = (pending ~= true and pending or "") .. partial
+    if #pending > M.MAX_LINE then
+      cl:send(("error line longer than %d bytes\n"):format(M.MAX_LINE))
+      err = "closed"
+    else
+      self.clients[cl] = pending
+    end
+  end
+  if err == "closed" then
     self.clients[cl] = nil
     cl:close()
-  elseif partial and #partial > 0 then
-    cl:settimeout(1)
-    local rest = cl:receive("*l")
-    if rest then cl:send(self:command(partial .. rest) .. "\n") end
   end
 end
 

@@ -8,6 +8,7 @@
 local core = require "sinkgate.core"
 local json = require "sinkgate.util.json"
 local log = require "sinkgate.util.log"
+local secret = require "sinkgate.secret"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -66,10 +67,19 @@ function W:write(text)
   return true
 end
 
+-- Secret values scrubbed from every string of a status (an error text may
+-- quote one), before encoding: the JSON stays well-formed.
+local function scrub(v)
+  if type(v) == "string" then return secret.redact(v) end
+  if type(v) ~= "table" or getmetatable(v) then return v end
+  for k, x in pairs(v) do v[k] = scrub(x) end
+  return v
+end
+
 -- The status document of a run: every sink's status().
 function W:write_sinks(sinks, started)
   local list = {}
-  for i, s in ipairs(sinks) do list[i] = s:status() end
+  for i, s in ipairs(sinks) do list[i] = scrub(s:status()) end
   local doc = json.object({ "pid", "started", "updated", "sinks" },
     { pid = M.pid(), started = started, updated = tonumber(C.sg_sys_now_ms()), sinks = list })
   return self:write(json.encode(doc) .. "\n")
