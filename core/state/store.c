@@ -204,8 +204,14 @@ static int disk_put(sg_state *s, const void *k, size_t klen, const void *v, size
   }
   MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
   int rc = mdb_put(s->txn, s->dbi, &key, &val, MDB_NOOVERWRITE);
-  if (rc == MDB_KEYEXIST) rc = mdb_put(s->txn, s->dbi, &key, &val, 0);
-  else if (rc == 0) s->disk_keys++;
+  if (rc == MDB_KEYEXIST) {
+    /* LMDB pointed val at the existing value: give it the new one again */
+    val.mv_size = vlen;
+    val.mv_data = (void *)v;
+    rc = mdb_put(s->txn, s->dbi, &key, &val, 0);
+  } else if (rc == 0) {
+    s->disk_keys++;
+  }
   if (rc) {
     set_err(err, errlen, "put", rc);
     return -1;
