@@ -77,6 +77,10 @@ function M.plan_text(p)
   local cols = {}
   for i, c in ipairs(j.columns) do cols[i] = c.name .. " " .. c.type .. (c.nullable and "" or " not null") end
   row(lines, "from", p.relation.name .. " (" .. table.concat(cols, ", ") .. ")")
+  -- views (issue 12): each view from the source up, with its keys and where they come from
+  for _, v in ipairs(p.views or {}) do
+    row(lines, "view", ("%s (%s, %s): %s"):format(v.plan.relation.name, v.plan.kind, v.where, v.plan.keys_note))
+  end
   row(lines, "topic", ("%s  (connection %s: %s; compression %s)"):format(p.topic, j.connection.name,
     j.connection.brokers, j.compression))
   row(lines, "key", p.key and (relation.render_key(p.key) .. (p.opts.not_enforced and " NOT ENFORCED" or ""))
