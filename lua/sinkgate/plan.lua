@@ -38,14 +38,15 @@ local view_plan = require "sinkgate.view.plan"
 
 local function view_relation(v, problems)
   local root, chain = view_plan.chain(v)
+  if v.own_locate == nil then v.own_locate = v.locate or false end -- YAML's, by key path
   local function locate(path)
     for i = #chain, 1, -1 do
       local d = chain[i]
-      if d.path and path:sub(1, #d.path) == d.path then return d.locate and d.locate(path) or d.where end
+      if d.path and path:sub(1, #d.path) == d.path then return d.own_locate and d.own_locate(path) or d.where end
     end
     return root.locate and root.locate(path) or root.where
   end
-  v.locate = v.locate or locate
+  v.locate = locate
   local up = source_relation(v.opts.from, problems)
   if not up then return nil end
   return view_plan.relation(v, up, problems)
