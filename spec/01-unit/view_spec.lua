@@ -176,7 +176,7 @@ local m = sg.view { from = t, map = function(r) return { w = "x" .. r.v } end, c
     local ctx = { opts = p.opts, name = "m", problems = problems_mod.new("m"), counters = {} }
     assert.same({}, drain(p, start(p, ctx), 2000))
     assert.equal(2, ctx.counters.view_errors)
-    assert.matches(":%d+: sources%.view%d*%.map: m%.w: expected", ctx.problems:report()[1].first_error)
+    assert.matches(":%d+: sources%.view%d*%.map: view%d*%.w: expected bigint", ctx.problems:report()[1].first_error)
   end)
 end)
 
