@@ -230,7 +230,7 @@ function M:status()
     transactions = c.transactions, mode = self.opts.mode, writer = self.writer.id }
   for k, v in pairs(c) do if st[k] == nil and v > 0 then st[k] = v end end
   st.errors = self.problems:report() -- runtime errors by kind: first/last message, what was dropped
-  st.state = self.input.state_stats and self.input:state_stats() or nil -- views: keys, bytes in memory, on disk
+  st.view_state = self.input.state_stats and self.input:state_stats() or nil -- views: keys, bytes in memory, on disk
   return st
 end
 
@@ -242,9 +242,10 @@ function M:status_line()
     "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms", "view_errors" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
   end
-  if s.state then
-    extra[#extra + 1] = ("state=%d keys (%d on disk), %d B in memory, %d B on disk"):format(s.state.keys,
-      s.state.keys_on_disk, s.state.bytes_in_memory, s.state.bytes_on_disk)
+  local vs = s.view_state
+  if vs then
+    extra[#extra + 1] = ("view_state=%d keys (%d on disk), %d B in memory, %d B on disk"):format(vs.keys,
+      vs.keys_on_disk, vs.bytes_in_memory, vs.bytes_on_disk)
   end
   local last = self.problems:last_error()
   if last then extra[#extra + 1] = "last_error=" .. last end
