@@ -205,22 +205,30 @@ end
 -- Runs the scratch batch's updates through the stages into out. Rows run
 -- under one pcall until one raises; that row's partial output is taken
 -- back and the rest goes on under a new one.
+-- Rows [r, n) of the scratch batch through the stages; self.at is the row
+-- being run and self.mark the output as it was before it. (A plain
+-- function, not a closure made per batch, so the loop compiles.)
+local function run_rows(self, out, first, view, sb, r, n)
+  local mark = self.mark
+  while r < n do
+    mark[1], mark[2], self.at = out.nrows, out.arena_len, r
+    first(view:at(r), tonumber(sb.times[r]), tonumber(sb.diffs[r]))
+    r = r + 1
+  end
+end
+
 function M:run(out)
   local sb, view, first = self.scratch, self.view, self.first
   local n = sb.nrows
   local r = 0
   self.out = out
+  self.mark = self.mark or {}
   while r < n do
-    local mark_n, mark_a
-    local ok, e = pcall(function()
-      while r < n do
-        mark_n, mark_a = out.nrows, out.arena_len
-        first(view:at(r), tonumber(sb.times[r]), tonumber(sb.diffs[r]))
-        r = r + 1
-      end
-    end)
+    local ok, e = pcall(run_rows, self, out, first, view, sb, r, n)
+    r = n
     if not ok then
-      C.sg_batch_truncate(out, mark_n, mark_a)
+      r = self.at
+      C.sg_batch_truncate(out, self.mark[1], self.mark[2])
       local failed = self:view_error(e)
       if failed then
         self.failure = failed
