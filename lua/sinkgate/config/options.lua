@@ -259,8 +259,9 @@ M.sink = {
 for _, f in ipairs(ERROR_POLICY_FIELDS) do table.insert(M.sink.fields, f) end
 -- ==== views: where a sink keeps the state of its views ====
 table.insert(M.sink.fields, { "state_dir", "string", check = "nonempty",
-  doc = "Directory for the state of the sink's distinct_on and group_by views beyond state_memory (LMDB, one " ..
-    "subdirectory per view). A cache: rebuilt from the input at every start. Default: state stays in memory." })
+  doc = "Directory for the state of the sink's distinct_on and group_by views beyond state_memory (LMDB, in " ..
+    "<state_dir>/<sink>/<view>-<n>.<pid>.state; those of processes that are gone are removed). A cache: rebuilt " ..
+    "from the input at every start. Default: state stays in memory." })
 table.insert(M.sink.fields, { "state_memory", "integer", default = 64 * 1024 * 1024, check = "positive",
   doc = "Bytes of view state kept in memory per view before it goes to state_dir." })
 -- ==== end of views ====
