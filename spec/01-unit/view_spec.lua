@@ -277,6 +277,18 @@ local g = sg.view { from = t, group_by = { "customer_id" }, aggregates = { n = "
   end)
 end)
 
+describe("group_by over a Lua-fed table", function()
+  it("counts and sums the rows present per key as ticks insert and delete them", function()
+    local by = plans_of(FED .. [[
+local g = sg.view { from = t, group_by = { "k" }, aggregates = { n = "count", total = { "sum", "v" },
+  lo = { "min", "v" } } }
+]] .. sink("g", "g", [[key = { "k" }, envelope = "upsert"]]))
+    -- after ticks 0..9 the rows of ticks 6..9 remain: k 0: 6, 9; k 1: 7; k 2: 8
+    local got = net(drain(by.g, start(by.g), 10000))
+    assert.same({ ["k=0 lo=6 n=2 total=15"] = 1, ["k=1 lo=7 n=1 total=7"] = 1, ["k=2 lo=8 n=1 total=8"] = 1 }, got)
+  end)
+end)
+
 describe("view state across a restart", function()
   local function tmpdir()
     local d = os.tmpname()
