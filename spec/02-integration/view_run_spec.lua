@@ -2,7 +2,8 @@
 -- example (duplicate keys → distinct_on view → UPSERT sink keyed on k, no
 -- NOT ENFORCED); aggregates under insert, update and delete; and a sink
 -- killed while running, with view state larger than its memory bound on
--- disk, that resumes with its output exactly once below the frontier.
+-- disk (and again while rebuilding that state), that resumes with its
+-- output exactly once below the frontier.
 local helpers = require "helpers"
 local socket = require "socket"
 local cjson = require "cjson"
@@ -89,7 +90,7 @@ sg.sink "vw_groups" { from = per_customer, into = { connection = kafka, topic = 
     }, got)
   end)
 
-  it("killed while running with state on disk, resumes and sends each change exactly once", function()
+  it("killed while running with state on disk and while rebuilding it, resumes and sends each change once", function()
     local dir = helpers.tmpname(".views")
     -- 300 times of 40 inserts over 997 keys; from time 50 on, each time
     -- also deletes what time - 49 inserted
@@ -117,14 +118,25 @@ sg.sink "vw_kill" { from = counts, into = { connection = kafka, topic = "vw_kill
     repeat
       socket.sleep(0.05)
       rec = last_progress(dev, "sinkgate-sink-vw_kill") or ""
-    until (tonumber(rec:match('"frontier":%[(%d+)%]') or 0) > 60) or socket.gettime() > deadline
+    until (tonumber(rec:match('"frontier":%[(%d+)%]') or 0) > 150) or socket.gettime() > deadline
     os.execute("kill -KILL " .. pid)
     assert.is_true(helpers.wait_exit(pid, 10))
     helpers.ctl(dev, "rtt 1 0")
     os.remove(log)
     rec = last_progress(dev, "sinkgate-sink-vw_kill") -- what had committed when it died
     local killed_at = tonumber(rec:match('"frontier":%[(%d+)%]'))
-    assert.is_true(killed_at and killed_at > 60 and killed_at < 301, rec)
+    assert.is_true(killed_at and killed_at > 150 and killed_at < 301, rec)
+    -- killed again while rebuilding its view state from the input
+    pid, log = helpers.spawn("run " .. path, dev.env)
+    deadline = socket.gettime() + 20
+    repeat socket.sleep(0.005) until helpers.read(log):find("view state: rebuilding") or socket.gettime() > deadline
+    os.execute("kill -KILL " .. pid)
+    assert.is_true(helpers.wait_exit(pid, 10))
+    local out = helpers.read(log)
+    os.remove(log)
+    assert.matches("rebuilding from the input up to frontier " .. killed_at, out)
+    assert.is_nil(out:find("view state rebuilt"), "the kill came after the rebuild:\n" .. out)
+    assert.equal(rec, last_progress(dev, "sinkgate-sink-vw_kill")) -- nothing committed while rebuilding
     local r = helpers.sinkgate("run --duration 30s " .. path, dev.env)
     os.remove(path)
     assert.equal(0, r.rc, r.err)

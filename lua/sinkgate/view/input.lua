@@ -24,6 +24,7 @@
 -- sink.
 local core = require "sinkgate.core"
 local check = require "sinkgate.rows_check"
+local log = require "sinkgate.util.log"
 local rows = require "sinkgate.rows"
 local state = require "sinkgate.state"
 local vplan = require "sinkgate.view.plan"
@@ -319,6 +320,10 @@ function M:seek(upper)
     return
   end
   local discard = ffi.gc(C.sg_batch_new(self.relation:c_schema(), SCRATCH_ROWS), C.sg_batch_free)
+  local t0, rebuilding = C.sg_sys_mono_ns(), self.src:next_time() < upper
+  if rebuilding then
+    log.info("sink %s: view state: rebuilding from the input up to frontier %s", self.sink_name or "?", tostring(upper))
+  end
   while self.src:next_time() < upper and not self.src:exhausted() do
     C.sg_batch_clear(discard)
     local n, ferr = self:fill(discard, upper, SCRATCH_ROWS)
@@ -327,6 +332,11 @@ function M:seek(upper)
       return
     end
     if n == 0 then break end
+  end
+  if rebuilding then
+    local st = self:state_stats()
+    log.info("sink %s: view state rebuilt up to frontier %s: %d keys (%d on disk) in %.2fs", self.sink_name or "?",
+      tostring(upper), st.keys, st.keys_on_disk, tonumber(C.sg_sys_mono_ns() - t0) / 1e9)
   end
   self.src:seek(upper)
 end
