@@ -31,6 +31,7 @@ local vplan = require "sinkgate.view.plan"
 local distinct = require "sinkgate.view.distinct"
 local group = require "sinkgate.view.group"
 local writer = require "sinkgate.view.writer"
+local rowview = require "sinkgate.view.rowview"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -101,7 +102,7 @@ function M.new(decl, relation)
     realtime = src.realtime, tick_ms = src.tick_ms, limit = src.limit, cur = {}, stateful = {},
     counters = { view_errors = 0 }, fail_on_error = false, state_memory = 64 * 1024 * 1024 }, M)
   self.scratch = ffi.gc(C.sg_batch_new(root_rel:c_schema(), SCRATCH_ROWS), C.sg_batch_free)
-  self.view = rows.view(root_rel, self.scratch)
+  self.view = rowview.new(root_rel, self.scratch)
   -- The last stage writes into the batch being filled (self.out).
   local write = writer.new(relation)
   local nxt = function(row, time, diff)
