@@ -25,7 +25,6 @@
 local core = require "sinkgate.core"
 local check = require "sinkgate.rows_check"
 local log = require "sinkgate.util.log"
-local rows = require "sinkgate.rows"
 local state = require "sinkgate.state"
 local vplan = require "sinkgate.view.plan"
 local distinct = require "sinkgate.view.distinct"
