@@ -3,7 +3,8 @@
 -- over one source compiles to one pass per batch: the source fills a
 -- scratch batch, and each of its updates (row, time, diff) runs through
 -- every view's stage in turn — the source's rows through one reusable row
--- view (no table per row), a map's rows as the tables it returns — and
+-- view (view/rowview.lua: no table per row), a map's rows as the tables it
+-- returns — and
 -- what comes out of the last stage is written into the sink's batch with
 -- the checks of rows.push (view/writer.lua), so every output value is
 -- checked against the view's columns.
