@@ -349,3 +349,19 @@ local g = sg.view { from = d, group_by = { "k" }, aggregates = { n = "count", hi
     os.execute("rm -rf '" .. dir .. "'")
   end)
 end)
+
+describe("a view over an unbounded input", function()
+  it("reads at most max_rows source rows per fill, even when it drops them all", function()
+    local p = plans_of([[
+local gen = sg.source.load_generator { kind = "counter", tick = "1ms", rows_per_tick = 10, realtime = false,
+  start = 0 }
+local none = sg.view { from = gen, filter = function() return false end }
+]] .. sink("n", "none")).n
+    local inp = start(p)
+    local b = new_batch(p)
+    assert(inp:fill(b, math.huge, 1000))
+    assert.equal(0, b.nrows)
+    local t = inp:next_time()
+    assert.is_true(t >= 100 and t <= 200, "stopped after about 1000 rows: " .. t)
+  end)
+end)

@@ -298,16 +298,19 @@ function M:fill(b, until_time, max_rows)
   if self.failure then return nil, self.failure end
   local ok, err = self:open_state()
   if not ok then return nil, err end
-  local total = 0
+  -- max_rows bounds the source rows read too: a view that drops most rows
+  -- must not read an unbounded input to its end in one call.
+  local total, read = 0, 0
   repeat
     C.sg_batch_clear(self.scratch)
     local room = max_rows and math.max(1, max_rows - b.nrows) or nil
     local n, ferr = self.src:fill(self.scratch, until_time, room and math.min(room, SCRATCH_ROWS) or SCRATCH_ROWS)
     if not n then return nil, ferr end
+    read = read + self.scratch.nrows
     ok, err = self:run(b)
     if not ok then return nil, err end
     total = total + n
-  until n == 0 or (max_rows and b.nrows >= max_rows)
+  until n == 0 or (max_rows and (b.nrows >= max_rows or read >= max_rows))
   return total
 end
 
