@@ -365,3 +365,21 @@ local none = sg.view { from = gen, filter = function() return false end }
     assert.is_true(t >= 100 and t <= 200, "stopped after about 1000 rows: " .. t)
   end)
 end)
+
+describe("a view whose state store fails", function()
+  it("fails the sink whatever on_error says, naming the view", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    local p = plans_of(([[
+local t = sg.source.table { name = "t", columns = { { "k", "text", not_null = true } },
+  updates = { { { k = ("x"):rep(600) }, 1 } } }
+local d = sg.view { from = t, distinct_on = { "k" } }
+]]) .. sink("d", "d", ([[envelope = "debezium", state_dir = %q, state_memory = 1]]):format(dir))).d
+    local inp = start(p)
+    local n, err = inp:fill(new_batch(p), math.huge)
+    assert.is_nil(n)
+    assert.matches("^%S+:%d+: sources%.view%d*: state: a key of %d+ bytes is longer than the disk store takes", err)
+    inp:close()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+end)

@@ -233,6 +233,11 @@ end
 
 -- A view error: counted and reported; the message when the sink fails.
 function M:view_error(e)
+  if type(e) == "string" and e:match("^state: ") then
+    -- the store failed (disk full, a key too long for LMDB): the view's
+    -- state is no longer whole, so the sink stops whatever on_error says
+    return ("%s: %s: %s"):format(self.decl.where, self.decl.path or "view", e)
+  end
   local fn, path, msg
   if type(e) == "table" and e.view_error then
     fn, path, msg = e.fn, e.path, e.msg
