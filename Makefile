@@ -27,6 +27,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libcsv (the CSV source format) ships no pkg-config file.
 PKG_LIBS   += -lcsv
+# LMDB (views' state on disk, core/state/store.c): linked by name, as libcsv.
+PKG_LIBS   += -llmdb
 
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -Wno-unused-parameter

@@ -26,6 +26,7 @@ external_dependencies = {
   AVRO = { header = "avro.h" },
   YAML = { header = "yaml.h" },
   PROTOBUF_C = { header = "protobuf-c/protobuf-c.h" },
+  LMDB = { header = "lmdb.h" },
 }
 build = {
   type = "make",

@@ -110,6 +110,17 @@ function M.source.table(def)
   return t
 end
 
+-- ==== views (issue 12; see docs/views.md, lua/sinkgate/view/) ====
+-- sg.view { from = <source|table|view>, map = fn | filter = fn | flat_map = fn, columns =, keys = }
+-- or { from =, distinct_on = {…}, order_by = {…} } or { from =, group_by = {…}, aggregates = {…} }:
+-- a relation computed from another, usable wherever `from` is; views chain.
+function M.view(def)
+  local v = declare("view", def, caller(2), context().sources)
+  validate.KIND[v] = "source"
+  return v
+end
+-- ==== end of views ====
+
 -- sg.type "my_app.point" { record = { {"x","integer"}, … }, comment = "…" }, or { list = T },
 -- or { map = T } (map[text=>T]): a named type (CREATE TYPE), declared once; columns use it by
 -- name ("my_app.point list", "map[text=>my_app.point]") or by the returned table, and DOC ON
@@ -186,7 +197,7 @@ M.ffi = ffi
 -- What `require "sinkgate"` gives config code: the declarations and
 -- helpers only — no FFI (a way around every sandbox rule), no internals.
 local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "type", "source",
-  "sink", "hash" }
+  "sink", "hash", "view" }
 
 function M.config_api()
   local t = {}

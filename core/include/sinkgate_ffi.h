@@ -567,4 +567,29 @@ int sg_pb_compile_proto(const char *protoc, const char *text, size_t len, const 
                         char *err, size_t errlen);
 /* ==== end of protobuf decoder ==== */
 
+/* ==== state store (views' keyed state; core/state/store.c) ==== */
+/* Byte keys to byte values: in memory up to mem_bound bytes, beyond it in
+ * LMDB under dir (NULL or "": memory only). Opening empties what an earlier
+ * run left (the files are a cache; views rebuild state from their input).
+ * get: 1 found (*v valid until the next call on the store), 0 not, -1 error;
+ * del: 1 deleted, 0 absent, -1 error; put/flush/clear: 0 or -1. */
+typedef struct sg_state sg_state;
+typedef struct sg_state_stats {
+  uint64_t keys_mem;
+  uint64_t keys_disk;
+  uint64_t bytes_mem;
+  uint64_t bytes_disk;
+} sg_state_stats;
+sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, char *err, size_t errlen);
+void sg_state_close(sg_state *s);
+int sg_state_get(sg_state *s, const void *k, size_t klen, const void **v, size_t *vlen, char *err,
+                 size_t errlen);
+int sg_state_put(sg_state *s, const void *k, size_t klen, const void *v, size_t vlen, char *err, size_t errlen);
+int sg_state_del(sg_state *s, const void *k, size_t klen, char *err, size_t errlen);
+/* Commits the disk writes made since the last flush (once per batch). */
+int sg_state_flush(sg_state *s, char *err, size_t errlen);
+int sg_state_clear(sg_state *s, char *err, size_t errlen);
+void sg_state_stats_get(const sg_state *s, sg_state_stats *out);
+/* ==== end of state store ==== */
+
 #endif

@@ -36,7 +36,7 @@ function M.plan_json(p)
     { "name", "defined_at", "from", "columns", "connection", "topic", "key", "not_enforced", "key_format",
       "value_format", "envelope", "partitioning", "headers", "timestamp_header", "snapshot", "mode",
       "compression", "transactional_id", "topic_partition_count", "topic_replication_factor", "topic_config",
-      "key_subject", "value_subject", "key_schema", "value_schema" },
+      "key_subject", "value_subject", "key_schema", "value_schema", "views" },
     {
       name = p.name, defined_at = p.where, from = p.relation.name, columns = cols,
       connection = json.object({ "name", "brokers", "progress_topic" },
@@ -50,6 +50,16 @@ function M.plan_json(p)
       topic_partition_count = o.into.topic_partition_count, topic_replication_factor = o.into.topic_replication_factor,
       topic_config = next(o.into.topic_config) and o.into.topic_config or nil,
     })
+  if p.views then -- views (issue 12): from the source up, with their keys and where those come from
+    t.views = {}
+    for i, v in ipairs(p.views) do
+      local keys = {}
+      for k, key in ipairs(v.plan.relation.keys) do keys[k] = key end
+      t.views[i] = json.object({ "name", "kind", "defined_at", "keys", "keys_from" }, { name = v.plan.relation.name,
+        kind = v.plan.kind, defined_at = v.where, keys = #keys > 0 and keys or json.empty_array,
+        keys_from = v.plan.keys_note })
+    end
+  end
   if p.avro then
     if p.avro.key then t.key_subject, t.key_schema = subject(p, "key"), p.avro.key_schema end
     if p.avro.value then t.value_subject, t.value_schema = subject(p, "value"), p.avro.value_schema end
@@ -77,6 +87,10 @@ function M.plan_text(p)
   local cols = {}
   for i, c in ipairs(j.columns) do cols[i] = c.name .. " " .. c.type .. (c.nullable and "" or " not null") end
   row(lines, "from", p.relation.name .. " (" .. table.concat(cols, ", ") .. ")")
+  -- views (issue 12): each view from the source up, with its keys and where they come from
+  for _, v in ipairs(p.views or {}) do
+    row(lines, "view", ("%s (%s, %s): %s"):format(v.plan.relation.name, v.plan.kind, v.where, v.plan.keys_note))
+  end
   row(lines, "topic", ("%s  (connection %s: %s; compression %s)"):format(p.topic, j.connection.name,
     j.connection.brokers, j.compression))
   row(lines, "key", p.key and (relation.render_key(p.key) .. (p.opts.not_enforced and " NOT ENFORCED" or ""))

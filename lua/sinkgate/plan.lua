@@ -29,8 +29,40 @@ local function check_updates(src, rel, problems)
   return #problems == n0
 end
 
+local source_relation
+
+-- ==== views (issue 12: lua/sinkgate/view/plan.lua) ====
+-- A view's relation from its input's; problems are located at the line of
+-- the declaration (view or source) their path belongs to.
+local view_plan = require "sinkgate.view.plan"
+
+local function view_relation(v, problems)
+  local root, chain = view_plan.chain(v)
+  if v.own_locate == nil then v.own_locate = v.locate or false end -- YAML's, by key path
+  local function locate(path)
+    for i = #chain, 1, -1 do
+      local d = chain[i]
+      if d.path and path:sub(1, #d.path) == d.path then return d.own_locate and d.own_locate(path) or d.where end
+    end
+    return root.locate and root.locate(path) or root.where
+  end
+  v.locate = locate
+  local up = source_relation(v.opts.from, problems)
+  if not up then return nil end
+  return view_plan.relation(v, up, problems)
+end
+
+-- The source a relation comes from (through views) and its relation.
+local function root_of(src, rel)
+  if src.kind ~= "view" then return src, rel end
+  local root, chain = view_plan.chain(src)
+  return root, chain[1].plan.input
+end
+-- ==== end of views ====
+
 -- The relation a source declares.
-local function source_relation(src, problems)
+source_relation = function(src, problems)
+  if src.kind == "view" then return view_relation(src, problems) end
   local o = src.opts
   if src.kind == "load_generator" then
     local rel = o.relation or generators.default_relation[o.kind]
@@ -138,7 +170,7 @@ local function plan_sink(s, problems)
     end
     return nil
   end
-  for _, e in ipairs(input.check_rows(o.from, rel)) do problems[#problems + 1] = e end
+  for _, e in ipairs(input.check_rows(root_of(o.from, rel))) do problems[#problems + 1] = e end
   local key = check_key(s, o, rel, local_problems)
   local kf, vf = check_formats(s, o, rel, key, local_problems)
   for _, k in ipairs({ "format", "key_format", "value_format" }) do rules.doc_on(o[k], rel, s.path .. "." .. k, local_problems) end
@@ -148,6 +180,7 @@ local function plan_sink(s, problems)
     key_format = key and kf or nil, value_format = vf, envelope = o.envelope,
     topic = o.into.topic, connection = o.into.connection,
   }
+  if o.from.kind == "view" then plan.views = select(2, view_plan.chain(o.from)) end
   if #local_problems == 0 then rules.debezium_partition_by(plan, s.path, local_problems) end
   if #local_problems == 0 and (format_name(kf) == "avro" or format_name(vf) == "avro") then
     local schemas, err = avro_schema.for_sink(plan)

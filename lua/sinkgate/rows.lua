@@ -280,6 +280,12 @@ read_packed = function(t, p)
   return out, p
 end
 
+-- The Lua value packed by M.pack(t, v) (views keep rows and keys packed in
+-- their state store).
+function M.unpack(t, s)
+  return (read_packed(t, ffi.cast("const uint8_t *", s)))
+end
+
 -- The Lua value of cell (r, col) (col 0-based), nil for NULL.
 function M.get(b, r, col, t)
   local i = r * b.ncols + col

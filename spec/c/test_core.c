@@ -111,10 +111,63 @@ static void test_yaml_tree(void) {
   CHECK(sg_yaml_parse("a: &x 1\nb: *x\n", 14, err, sizeof err) == NULL && strstr(err, "aliases"), "alias refused: %s", err);
 }
 
+/* The views' state store: memory up to the bound, LMDB beyond, one place
+ * per key, against a model array under random puts and deletes (under ASan
+ * this also checks the hash table's deletion and growth for bad accesses). */
+static void test_state_store(void) {
+  char err[256], dir[] = "/tmp/sg-test-state-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  sg_state *s = sg_state_open(dir, 32 * 1024, 0, err, sizeof err);
+  CHECK(s != NULL, "open: %s", err);
+  if (!s) return;
+  enum { NKEYS = 2000 };
+  static int model[NKEYS]; /* value length + 1, 0 = absent */
+  unsigned seed = 7;
+  int bad = 0;
+  for (int i = 0; i < 50000; i++) {
+    int k = rand_r(&seed) % NKEYS, op = rand_r(&seed) % 10;
+    char key[16], val[300];
+    int klen = snprintf(key, sizeof key, "k%d", k);
+    if (op < 6) {
+      int vlen = rand_r(&seed) % 250;
+      memset(val, 'a' + k % 26, (size_t)vlen);
+      bad += sg_state_put(s, key, (size_t)klen, val, (size_t)vlen, err, sizeof err) != 0;
+      model[k] = vlen + 1;
+    } else if (op < 8) {
+      bad += sg_state_del(s, key, (size_t)klen, err, sizeof err) != (model[k] ? 1 : 0);
+      model[k] = 0;
+    } else {
+      const void *v;
+      size_t vlen;
+      int rc = sg_state_get(s, key, (size_t)klen, &v, &vlen, err, sizeof err);
+      bad += rc != (model[k] ? 1 : 0) || (rc == 1 && (int)vlen != model[k] - 1);
+      bad += rc == 1 && vlen > 0 && ((const char *)v)[vlen - 1] != 'a' + k % 26;
+    }
+    if (i % 1000 == 0) bad += sg_state_flush(s, err, sizeof err) != 0;
+  }
+  sg_state_stats st;
+  sg_state_stats_get(s, &st);
+  uint64_t present = 0;
+  for (int k = 0; k < NKEYS; k++) present += model[k] != 0;
+  CHECK(bad == 0, "%d operations disagreed with the model (%s)", bad, err);
+  CHECK(st.keys_mem + st.keys_disk == present, "keys %llu + %llu != %llu", (unsigned long long)st.keys_mem,
+        (unsigned long long)st.keys_disk, (unsigned long long)present);
+  CHECK(st.keys_disk > 0 && st.bytes_mem <= 32 * 1024, "spilled to disk, memory %llu within the bound",
+        (unsigned long long)st.bytes_mem);
+  CHECK(sg_state_clear(s, err, sizeof err) == 0, "clear: %s", err);
+  sg_state_stats_get(s, &st);
+  CHECK(st.keys_mem == 0 && st.keys_disk == 0, "clear empties both parts");
+  sg_state_close(s);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0, "rm");
+}
+
 int main(void) {
   test_hashes_against_librdkafka();
   test_batch_growth();
   test_yaml_tree();
+  test_state_store();
   printf("c-core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

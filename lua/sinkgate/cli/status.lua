@@ -30,6 +30,11 @@ local function show(doc, raw, as_json)
       log.out(("  sink %s: %s%s; %d messages in %d transactions; frontier %s -> %s"):format(tostring(s.name),
         tostring(s.state), s.why and (" (" .. tostring(s.why) .. ")") or "", tonumber(s.messages) or 0,
         tonumber(s.transactions) or 0, tostring(s.frontier or "-"), tostring(s.topic)))
+      local vs = s.view_state -- views (issue 12): the size of their keyed state
+      if type(vs) == "table" then
+        log.out(("    view state: %s keys (%s on disk), %s B in memory, %s B on disk"):format(tostring(vs.keys),
+          tostring(vs.keys_on_disk), tostring(vs.bytes_in_memory), tostring(vs.bytes_on_disk)))
+      end
     end
   end
 end

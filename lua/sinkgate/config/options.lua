@@ -117,6 +117,38 @@ M.table = {
   },
 }
 
+-- ==== views (issue 12: lua/sinkgate/view/, docs/views.md) ====
+M.view = {
+  doc = "A relation computed from another (a source, table or view) by Lua, maintained incrementally: " ..
+    "stateless (filter, then map or flat_map), distinct_on + order_by, or group_by + aggregates — one kind " ..
+    "per view; chain views for more. Usable wherever `from` is.",
+  fields = {
+    { "from", "source", required = true, doc = "The input relation: a source, a table or another view." },
+    { "name", "string", doc = "Relation name. Default: the view's key in sources, or `view<N>`." },
+    { "filter", "function", doc = "function(row) → truthy to keep the row (applied before map/flat_map)." },
+    { "map", "function", doc = "function(row) → a row (a table of column = value) or nil to drop it." },
+    { "flat_map", "function", doc = "function(row) → a list of rows (empty: none)." },
+    { "columns", "list<column>",
+      doc = "Output columns of a map or flat_map view (required with them; types checked when the config loads). " ..
+        "A filter-only, distinct_on or group_by view has its columns derived." },
+    { "keys", "list<list<string>>",
+      doc = "Known unique keys of the output. Default: a filter keeps its input's keys; a map inherits the " ..
+        "input keys whose columns it outputs with the same types (checked on every row: a map that changes " ..
+        "such a column is an error); flat_map has none. `check` shows which." },
+    { "distinct_on", "list<string>",
+      doc = "Keep one row per distinct value of these columns (DISTINCT ON): the first by order_by. Its output " ..
+        "has these columns as a unique key." },
+    { "order_by", "list<list<string>>", default = {},
+      doc = "With distinct_on: { {column, \"asc\"|\"desc\"}, … }; NULL sorts last ascending, first descending; " ..
+        "ties go to the row whose encoding is smallest." },
+    { "group_by", "list<string>", doc = "Group columns; the output has one row per group, keyed by them." },
+    { "aggregates", "map<aggregate>",
+      doc = "With group_by: output column → \"count\" | {\"count\", col} | {\"sum\", col} | {\"min\", col} | " ..
+        "{\"max\", col}; maintained under insertions and retractions (min/max keep every value per group)." },
+  },
+}
+-- ==== end of views ====
+
 M.doc_on = {
   doc = "One DOC ON clause: { type = name | column = name, doc = text, scope = key|value }.",
   fields = {
@@ -225,5 +257,14 @@ M.sink = {
   },
 }
 for _, f in ipairs(ERROR_POLICY_FIELDS) do table.insert(M.sink.fields, f) end
+-- ==== views: where a sink keeps the state of its views ====
+table.insert(M.sink.fields, { "state_dir", "string", check = "nonempty",
+  doc = "Directory for the state of the sink's distinct_on and group_by views beyond state_memory (LMDB, in " ..
+    "<state_dir>/<sink>/<view>-<n>.<pid>.state; those of processes that are gone are removed). A cache: rebuilt " ..
+    "from the input at every start. Default: state stays in memory." })
+table.insert(M.sink.fields, { "state_memory", "integer", default = 64 * 1024 * 1024, check = "positive",
+  doc = "Bytes of view state kept in memory per view before it goes to state_dir." })
+-- ==== end of views ====
+
 
 return M

@@ -146,6 +146,13 @@ local function check_type(ty, v, path, ctx)
       err = err:gsub("^%[%d%]: ", "")
     end
     return bad(err)
+  elseif ty == "aggregate" then -- a view's aggregate; its column is checked by view/plan.lua
+    if type(v) == "string" then return v end
+    if type(v) == "table" and not M.kind_of(v) and type(v[1]) == "string" and (v[2] == nil or type(v[2]) == "string")
+      and #v <= 2 then
+      return v
+    end
+    return bad("expected \"count\" or {\"sum\"|\"min\"|\"max\"|\"count\", column}, got " .. describe(v))
   elseif ty == "sqltype" then -- checked in depth by types.parse when the relation is built
     if type(v) == "string" or (type(v) == "table" and not M.kind_of(v)) then return v end
     return bad("expected a SQL type (string or record table), got " .. describe(v))

@@ -109,6 +109,7 @@ function M.new(p)
   self.problems = problems.new(p.name)
   self.bad = bad_rows.new(self)
   self.input:on_bad_row(self.bad:handler())
+  if self.input.attach then self.input:attach(self) end -- views: on_error, problems, state_dir
   if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters, self.problems) end
   return self
 end
@@ -229,6 +230,7 @@ function M:status()
     transactions = c.transactions, mode = self.opts.mode, writer = self.writer.id }
   for k, v in pairs(c) do if st[k] == nil and v > 0 then st[k] = v end end
   st.errors = self.problems:report() -- runtime errors by kind: first/last message, what was dropped
+  st.view_state = self.input.state_stats and self.input:state_stats() or nil -- views: keys, bytes in memory, on disk
   return st
 end
 
@@ -237,8 +239,13 @@ function M:status_line()
   local extra = {}
   for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "partition_by_invalid",
     "headers_dropped", "header_errors", "bad_rows", "feed_errors", "dead_letters",
-    "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms" }) do
+    "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms", "view_errors" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
+  end
+  local vs = s.view_state
+  if vs then
+    extra[#extra + 1] = ("view_state=%d keys (%d on disk), %d B in memory, %d B on disk"):format(vs.keys,
+      vs.keys_on_disk, vs.bytes_in_memory, vs.bytes_on_disk)
   end
   local last = self.problems:last_error()
   if last then extra[#extra + 1] = "last_error=" .. last end

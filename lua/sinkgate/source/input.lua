@@ -17,7 +17,7 @@
 --   input:due(now)             the bound of the times due at wall time now
 --                              (math.huge for an input that is not realtime)
 --   input:exhausted()          a bounded input has been filled completely
--- Two kinds today:
+-- Two kinds today (and views over either, lua/sinkgate/view/input.lua):
 --   tick-based (this file): load generators and Lua-fed tables with feed.
 --     Tick i happens at logical time start + i * tick and its rows depend
 --     only on i (and the seed), so an input can be positioned anywhere and
@@ -96,6 +96,9 @@ end
 
 -- decl: a validated load_generator or table source; relation: its relation.
 function M.new(decl, relation)
+  -- ==== views (issue 12): a view reads its source through view/input.lua ====
+  if decl.kind == "view" then return require("sinkgate.view.input").new(decl, relation) end
+  -- ==== end of views ====
   local o = decl.opts
   if decl.kind == "table" and o.updates then return timed.new(decl, relation) end
   local self = setmetatable({ decl = decl, relation = relation, tick_ms = o.tick, cursor = 0,

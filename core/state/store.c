@@ -1,0 +1,318 @@
+/* store.c — keyed state of stateful views (distinct_on, group_by): byte
+ * keys to byte values, in memory up to a bound and beyond it in LMDB under
+ * a directory. A key lives in exactly one place: keys arriving while the
+ * memory part is full go to disk and stay there, so no eviction pass ever
+ * runs on the hot path and memory never exceeds the bound by more than one
+ * entry.
+ *
+ * The files are a cache, never the truth: the input is (views rebuild their
+ * state from it after a restart), so opening a store empties what an
+ * earlier run left, and LMDB runs without fsync (MDB_NOSYNC). Disk writes go
+ * into one write transaction kept open across calls and committed by
+ * sg_state_flush (once per batch), since a transaction per key would cost
+ * far more than the write itself. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <lmdb.h>
+#include "../include/sinkgate_ffi.h"
+
+typedef struct entry {
+  uint64_t hash;
+  uint32_t klen, vlen;
+  char data[];          /* key bytes, then value bytes */
+} entry;
+
+struct sg_state {
+  entry **slots;        /* open addressing, linear probing; NULL = empty */
+  size_t cap;           /* power of two */
+  size_t count;
+  uint64_t mem_bytes;
+  uint64_t mem_bound;
+  uint64_t disk_keys;
+  MDB_env *env;         /* NULL: memory only (no directory given) */
+  MDB_dbi dbi;
+  MDB_txn *txn;         /* the open write transaction, or NULL */
+};
+
+#define ENTRY_COST(k, v) ((uint64_t)sizeof(entry) + (k) + (v) + 2 * sizeof(entry *))
+
+static void set_err(char *err, size_t errlen, const char *what, int rc) {
+  if (err && errlen) snprintf(err, errlen, "state: %s: %s", what, rc ? mdb_strerror(rc) : "out of memory");
+}
+
+/* FNV-1a: keys are short (encoded group columns); quality is enough for
+ * linear probing with a load factor of at most 1/2. */
+static uint64_t hash_bytes(const void *p, size_t n) {
+  const unsigned char *s = p;
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+  return h ^ (h >> 29);
+}
+
+static size_t find_slot(const sg_state *s, const void *k, size_t klen, uint64_t h) {
+  size_t mask = s->cap - 1, i = (size_t)h & mask;
+  for (;;) {
+    entry *e = s->slots[i];
+    if (!e || (e->hash == h && e->klen == klen && memcmp(e->data, k, klen) == 0)) return i;
+    i = (i + 1) & mask;
+  }
+}
+
+static int grow(sg_state *s) {
+  size_t ncap = s->cap ? s->cap * 2 : 1024;
+  entry **old = s->slots;
+  size_t ocap = s->cap;
+  s->slots = calloc(ncap, sizeof(entry *));
+  if (!s->slots) {
+    s->slots = old;
+    return -1;
+  }
+  s->cap = ncap;
+  for (size_t i = 0; i < ocap; i++) {
+    if (!old[i]) continue;
+    s->slots[find_slot(s, old[i]->data, old[i]->klen, old[i]->hash)] = old[i];
+  }
+  s->mem_bytes += (ncap - ocap) * sizeof(entry *);
+  free(old);
+  return 0;
+}
+
+/* Backward-shift deletion keeps probe chains intact without tombstones. */
+static void remove_slot(sg_state *s, size_t i) {
+  size_t mask = s->cap - 1, j = i;
+  entry *e = s->slots[i];
+  s->mem_bytes -= ENTRY_COST(e->klen, e->vlen);
+  free(e);
+  s->slots[i] = NULL;
+  s->count--;
+  for (;;) {
+    j = (j + 1) & mask;
+    entry *n = s->slots[j];
+    if (!n) return;
+    size_t home = (size_t)n->hash & mask;
+    /* n may move into the hole at i when its home is not in (i, j] */
+    if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
+      s->slots[i] = n;
+      s->slots[j] = NULL;
+      i = j;
+    }
+  }
+}
+
+static int begin(sg_state *s, char *err, size_t errlen) {
+  if (s->txn) return 0;
+  int rc = mdb_txn_begin(s->env, NULL, 0, &s->txn);
+  if (rc) {
+    s->txn = NULL;
+    set_err(err, errlen, "begin", rc);
+    return -1;
+  }
+  return 0;
+}
+
+static int drop_all(sg_state *s, char *err, size_t errlen) {
+  if (!s->env) return 0;
+  if (begin(s, err, errlen)) return -1;
+  int rc = mdb_drop(s->txn, s->dbi, 0);
+  if (rc) {
+    set_err(err, errlen, "drop", rc);
+    return -1;
+  }
+  s->disk_keys = 0;
+  return sg_state_flush(s, err, errlen);
+}
+
+sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, char *err, size_t errlen) {
+  sg_state *s = calloc(1, sizeof *s);
+  if (!s || grow(s)) {
+    free(s);
+    set_err(err, errlen, "open", 0);
+    return NULL;
+  }
+  s->mem_bound = mem_bound;
+  if (!dir || !*dir) return s;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (err && errlen) snprintf(err, errlen, "state: cannot create %s: %s", dir, strerror(errno));
+    sg_state_close(s);
+    return NULL;
+  }
+  int rc = mdb_env_create(&s->env);
+  if (!rc) rc = mdb_env_set_mapsize(s->env, map_size ? map_size : (size_t)64 << 30);
+  if (!rc) rc = mdb_env_open(s->env, dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_NOTLS, 0600);
+  if (rc) {
+    if (err && errlen) snprintf(err, errlen, "state: cannot open %s: %s", dir, mdb_strerror(rc));
+    if (s->env) mdb_env_close(s->env);
+    s->env = NULL;
+    sg_state_close(s);
+    return NULL;
+  }
+  if (begin(s, err, errlen) || (rc = mdb_dbi_open(s->txn, NULL, 0, &s->dbi)) != 0) {
+    if (rc) set_err(err, errlen, "open", rc);
+    sg_state_close(s);
+    return NULL;
+  }
+  /* what an earlier run left is a cache of an older position: rebuilt */
+  if (drop_all(s, err, errlen)) {
+    sg_state_close(s);
+    return NULL;
+  }
+  return s;
+}
+
+void sg_state_close(sg_state *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->cap; i++) free(s->slots[i]);
+  free(s->slots);
+  if (s->txn) mdb_txn_abort(s->txn);
+  if (s->env) mdb_env_close(s->env);
+  free(s);
+}
+
+int sg_state_get(sg_state *s, const void *k, size_t klen, const void **v, size_t *vlen, char *err,
+                 size_t errlen) {
+  uint64_t h = hash_bytes(k, klen);
+  entry *e = s->slots[find_slot(s, k, klen, h)];
+  if (e) {
+    *v = e->data + e->klen;
+    *vlen = e->vlen;
+    return 1;
+  }
+  if (!s->env || s->disk_keys == 0) return 0;
+  if (begin(s, err, errlen)) return -1;
+  MDB_val key = { klen, (void *)k }, val;
+  int rc = mdb_get(s->txn, s->dbi, &key, &val);
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc) {
+    set_err(err, errlen, "get", rc);
+    return -1;
+  }
+  *v = val.mv_data;
+  *vlen = val.mv_size;
+  return 1;
+}
+
+static int disk_put(sg_state *s, const void *k, size_t klen, const void *v, size_t vlen, char *err, size_t errlen) {
+  if (begin(s, err, errlen)) return -1;
+  if (klen > (size_t)mdb_env_get_maxkeysize(s->env)) {
+    if (err && errlen)
+      snprintf(err, errlen, "state: a key of %zu bytes is longer than the disk store takes (%d)", klen,
+               mdb_env_get_maxkeysize(s->env));
+    return -1;
+  }
+  MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+  int rc = mdb_put(s->txn, s->dbi, &key, &val, MDB_NOOVERWRITE);
+  if (rc == MDB_KEYEXIST) {
+    /* LMDB pointed val at the existing value: give it the new one again */
+    val.mv_size = vlen;
+    val.mv_data = (void *)v;
+    rc = mdb_put(s->txn, s->dbi, &key, &val, 0);
+  } else if (rc == 0) {
+    s->disk_keys++;
+  }
+  if (rc) {
+    set_err(err, errlen, "put", rc);
+    return -1;
+  }
+  return 0;
+}
+
+static int disk_del(sg_state *s, const void *k, size_t klen, char *err, size_t errlen) {
+  if (!s->env || s->disk_keys == 0) return 0;
+  if (begin(s, err, errlen)) return -1;
+  MDB_val key = { klen, (void *)k };
+  int rc = mdb_del(s->txn, s->dbi, &key, NULL);
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc) {
+    set_err(err, errlen, "del", rc);
+    return -1;
+  }
+  s->disk_keys--;
+  return 1;
+}
+
+int sg_state_put(sg_state *s, const void *k, size_t klen, const void *v, size_t vlen, char *err, size_t errlen) {
+  if (klen > UINT32_MAX || vlen > UINT32_MAX) {
+    if (err && errlen) snprintf(err, errlen, "state: key or value too large");
+    return -1;
+  }
+  uint64_t h = hash_bytes(k, klen);
+  size_t i = find_slot(s, k, klen, h);
+  entry *e = s->slots[i];
+  uint64_t old_cost = e ? ENTRY_COST(e->klen, e->vlen) : 0;
+  int fits = !s->env || s->mem_bytes - old_cost + ENTRY_COST(klen, vlen) <= s->mem_bound;
+  if (!fits) {
+    if (e) remove_slot(s, i); /* it grew past the bound: it moves to disk */
+    return disk_put(s, k, klen, v, vlen, err, errlen);
+  }
+  if (!e && disk_del(s, k, klen, err, errlen) < 0) return -1; /* never in both places */
+  entry *n = malloc(sizeof(entry) + klen + vlen);
+  if (!n) {
+    set_err(err, errlen, "put", 0);
+    return -1;
+  }
+  n->hash = h;
+  n->klen = (uint32_t)klen;
+  n->vlen = (uint32_t)vlen;
+  memcpy(n->data, k, klen);
+  if (vlen) memcpy(n->data + klen, v, vlen);
+  if (e) {
+    free(e);
+  } else {
+    s->count++;
+  }
+  s->slots[i] = n;
+  s->mem_bytes = s->mem_bytes - old_cost + ENTRY_COST(klen, vlen);
+  if (s->count * 2 > s->cap && grow(s)) {
+    set_err(err, errlen, "put", 0);
+    return -1;
+  }
+  return 0;
+}
+
+int sg_state_del(sg_state *s, const void *k, size_t klen, char *err, size_t errlen) {
+  uint64_t h = hash_bytes(k, klen);
+  size_t i = find_slot(s, k, klen, h);
+  if (s->slots[i]) {
+    remove_slot(s, i);
+    return 1;
+  }
+  return disk_del(s, k, klen, err, errlen);
+}
+
+int sg_state_flush(sg_state *s, char *err, size_t errlen) {
+  if (!s->txn) return 0;
+  int rc = mdb_txn_commit(s->txn);
+  s->txn = NULL;
+  if (rc) {
+    set_err(err, errlen, "commit", rc);
+    return -1;
+  }
+  return 0;
+}
+
+int sg_state_clear(sg_state *s, char *err, size_t errlen) {
+  for (size_t i = 0; i < s->cap; i++) {
+    if (!s->slots[i]) continue;
+    s->mem_bytes -= ENTRY_COST(s->slots[i]->klen, s->slots[i]->vlen);
+    free(s->slots[i]);
+    s->slots[i] = NULL;
+  }
+  s->count = 0;
+  return drop_all(s, err, errlen);
+}
+
+void sg_state_stats_get(const sg_state *s, sg_state_stats *out) {
+  memset(out, 0, sizeof *out);
+  out->keys_mem = s->count;
+  out->keys_disk = s->disk_keys;
+  out->bytes_mem = s->mem_bytes;
+  if (s->env) {
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0)
+      out->bytes_disk = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+  }
+}

@@ -1,0 +1,74 @@
+-- sinkgate.state — the Lua face of the keyed state store (core/state/store.c):
+-- byte-string keys to byte-string values, in memory up to a bound and on
+-- disk (LMDB, under a directory) beyond it. Stateful views keep their
+-- per-key state here; the files are a cache that a restart rebuilds from
+-- the input, so opening a store starts it empty.
+--
+--   local st = state.open(dir, mem_bound)   -- dir nil: memory only
+--   st:get(k) → string | nil; st:put(k, v); st:del(k) → true | false
+--   st:flush()  (commit disk writes; once per batch)   st:clear()   st:stats()
+-- Failures of the store (disk full, a key too long for LMDB) raise: a view
+-- cannot go on with state it could not keep.
+local core = require "sinkgate.core"
+
+local C, ffi = core.C, core.ffi
+local M = {}
+M.__index = M
+
+local vp = ffi.new("const void *[1]")
+local vlen = ffi.new("size_t[1]")
+
+local function fail()
+  error(core.err(), 0)
+end
+
+-- A store under dir (created if missing), or in memory only; nil, err
+-- when the directory cannot be used.
+function M.open(dir, mem_bound, map_size)
+  local s = C.sg_state_open(dir, mem_bound or 64 * 1024 * 1024, map_size or 0, core.errbuf, core.ERRLEN)
+  if s == nil then return nil, core.err() end
+  return setmetatable({ s = ffi.gc(s, C.sg_state_close), dir = dir, bound = mem_bound }, M)
+end
+
+function M:get(k)
+  local rc = C.sg_state_get(self.s, k, #k, vp, vlen, core.errbuf, core.ERRLEN)
+  if rc == 1 then return ffi.string(vp[0], vlen[0]) end
+  if rc < 0 then fail() end
+  return nil
+end
+
+function M:put(k, v)
+  if C.sg_state_put(self.s, k, #k, v, #v, core.errbuf, core.ERRLEN) ~= 0 then fail() end
+end
+
+function M:del(k)
+  local rc = C.sg_state_del(self.s, k, #k, core.errbuf, core.ERRLEN)
+  if rc < 0 then fail() end
+  return rc == 1
+end
+
+function M:flush()
+  if C.sg_state_flush(self.s, core.errbuf, core.ERRLEN) ~= 0 then fail() end
+end
+
+function M:clear()
+  if C.sg_state_clear(self.s, core.errbuf, core.ERRLEN) ~= 0 then fail() end
+end
+
+-- { keys, keys_in_memory, keys_on_disk, bytes_in_memory, bytes_on_disk }
+function M:stats()
+  local st = ffi.new("sg_state_stats")
+  C.sg_state_stats_get(self.s, st)
+  local km, kd = tonumber(st.keys_mem), tonumber(st.keys_disk)
+  return { keys = km + kd, keys_in_memory = km, keys_on_disk = kd, bytes_in_memory = tonumber(st.bytes_mem),
+    bytes_on_disk = tonumber(st.bytes_disk) }
+end
+
+function M:close()
+  if self.s then
+    C.sg_state_close(ffi.gc(self.s, nil))
+    self.s = nil
+  end
+end
+
+return M
