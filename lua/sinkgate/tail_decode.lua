@@ -113,14 +113,8 @@ function M.new(o)
   local cols = ffi.new("int[?]", #rel.columns)
   for i = 1, #rel.columns do cols[i - 1] = i - 1 end
   return setmetatable({ inner = inner, rel = rel, cols = cols, ncols = #rel.columns,
-    batch = ffi.gc(C.sg_batch_new(rel:c_schema(), 1), C.sg_batch_free), buf = ffi.new("sg_buf") }, M)
-end
-
--- The column names and types, for a header line ("name type, …").
-function M:describe()
-  local out = {}
-  for i, c in ipairs(self.rel.columns) do out[i] = c.name .. " " .. require("sinkgate.types").render(c.type) end
-  return table.concat(out, ", ")
+    batch = ffi.gc(C.sg_batch_new(rel:c_schema(), 1), C.sg_batch_free),
+    buf = ffi.gc(ffi.new("sg_buf"), C.sg_buf_free) }, M)
 end
 
 function M:decode(bytes)
@@ -136,10 +130,6 @@ function M:decode(bytes)
     return nil, core.err()
   end
   return ffi.string(buf.data, buf.len)
-end
-
-function M:close()
-  C.sg_buf_free(self.buf)
 end
 
 return M
