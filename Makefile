@@ -8,7 +8,8 @@
 #   make test       install missing Debian packages, build, run every test
 #   make asan       build with AddressSanitizer + UBSan into build/asan
 #   make lint       luacheck over lua/, spec/, examples/, plugins/
-#   make fuzz       libFuzzer (clang): the YAML parser and the config path, FUZZ_SECONDS (30) in all
+#   make fuzz       libFuzzer (clang): the YAML parser and the config path, FUZZ_SECONDS (30) in all,
+#                   then each decoder (fuzz/decode.mk) 15 s
 #   make install / uninstall
 
 VERSION    := 0.1.0

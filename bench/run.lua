@@ -5,9 +5,20 @@
 -- BENCH_ROUNDS rounds (default 3) on BENCH_ROWS rows (default 10,000,000)
 -- of the 6-column `bench` relation (~10% deletes); medians are reported.
 -- A benchmark, not a test: it never fails on speed. It prints a table and
--- writes bench/results/latest.md.
+-- writes bench/results/latest.md, ending with the decoders' ns/message
+-- (bench/decode.lua). `luajit bench/run.lua decode` runs that part alone
+-- and replaces only its section of latest.md.
 package.path = "lua/?.lua;build/lua/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
+
+local decode_bench = dofile("bench/decode.lua")
+if arg[1] == "decode" then
+  local lines = decode_bench.section(decode_bench.measure())
+  io.stdout:write(table.concat(lines, "\n"), "\n")
+  decode_bench.update("bench/results/latest.md", lines)
+  io.stderr:write("bench: decode section of bench/results/latest.md updated\n")
+  os.exit(0)
+end
 
 local socket = require "socket"
 local cjson = require "cjson"
@@ -217,6 +228,10 @@ local function lua_overhead()
 end
 local lua_ns = lua_overhead()
 
+-- Source decoders alone: ns/message per format.
+io.stderr:write("bench: decoders\n")
+local decode_lines = decode_bench.section(decode_bench.measure())
+
 ------------------------------------------------------------------------------
 -- Report.
 
@@ -254,6 +269,8 @@ lines[#lines + 1] = ""
 lines[#lines + 1] = "```"
 lines[#lines + 1] = (enc:gsub("\n$", ""))
 lines[#lines + 1] = "```"
+lines[#lines + 1] = ""
+for _, l in ipairs(decode_lines) do lines[#lines + 1] = l end
 local report = table.concat(lines, "\n") .. "\n"
 io.stdout:write(report)
 if only then -- a partial run never replaces the full results

@@ -1,17 +1,32 @@
-# Decoder fuzz targets (issue 11), included by the Makefile. `make fuzz-decode`
-# builds them with libFuzzer + ASan + UBSan into build/fuzz/; run one with
-#   build/fuzz/decode_avro_fuzz fuzz/seeds/decode_avro -max_total_time=300
+# Decoder fuzz targets (issue 11), included at the end of the Makefile.
+# `make fuzz-decode` builds them with libFuzzer + ASan + UBSan into
+# build/fuzz/; `make fuzz` (scripts/fuzz.sh) runs each briefly. By hand:
+#   build/fuzz/decode_avro_fuzz -max_total_time=3600 CORPUS fuzz/seeds/decode_avro
 # (copy the seeds to a scratch corpus first to keep the repo's seeds small).
-FUZZ_CC      ?= clang
-FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
-DEC_FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -DSG_VERSION='"$(VERSION)"' -DSG_LUADIR='"$(LUADIR)"' -I$(LUA_INCDIR) $(PKG_CFLAGS)
-DECODE_FUZZ  := decode_avro_fuzz decode_csv_fuzz decode_text_fuzz decode_json_fuzz decode_debezium_fuzz
-# The core without the CLI, built with the fuzzer's sanitizers (no main()).
-FUZZ_CORE    := $(filter-out core/cli/main.c,$(wildcard core/*/*.c))
+#
+# Every target links the same instrumented core objects as config_fuzz
+# (FUZZ_OBJ, compiled once with -fsanitize=fuzzer-no-link), so adding a
+# target costs one small compile and a link, not a rebuild of the core.
+DECODE_FUZZ  := decode_avro_fuzz decode_csv_fuzz decode_text_fuzz decode_json_fuzz decode_debezium_fuzz \
+                decode_protobuf_fuzz
+# protoc-c's descriptor code, which the Protobuf schema reader needs.
+FUZZ_PB_OBJ  := $(FUZZ_DIR)/obj/pbgen/descriptor.pb-c.o
 
 .PHONY: fuzz-decode
-fuzz-decode: $(addprefix $(BUILD)/fuzz/,$(DECODE_FUZZ))
+fuzz-decode: $(BUILD)/lua/sinkgate/cdef.lua $(addprefix $(FUZZ_DIR)/,$(DECODE_FUZZ))
 
-$(BUILD)/fuzz/%: fuzz/%.c fuzz/decode_fuzz.h $(FUZZ_CORE) $(HEADERS) core/include/sinkgate_ffi.h
+# Generated code: the fuzz flags without -Werror (see core/decode/protobuf.mk).
+$(FUZZ_PB_OBJ): $(PB_DESC).c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) $(DEC_FUZZ_CFLAGS) -o $@ $< $(FUZZ_CORE) $(PKG_LIBS) -lm
+	$(FUZZ_CC) $(filter-out -Werror,$(FUZZ_CFLAGS)) -fsanitize=fuzzer-no-link -I$(PB_GEN) -c $< -o $@
+
+$(FUZZ_DIR)/obj/decode/protobuf_schema.o: $(PB_DESC).h
+$(FUZZ_DIR)/obj/decode/protobuf_schema.o: FUZZ_CFLAGS += -I$(PB_GEN)
+# config_fuzz links the whole core too (its rule is in the Makefile).
+$(FUZZ_DIR)/config_fuzz: $(FUZZ_PB_OBJ)
+
+$(FUZZ_DIR)/decode_%_fuzz: fuzz/decode_%_fuzz.c fuzz/decode_fuzz.h $(FUZZ_OBJ) $(FUZZ_PB_OBJ) core/include/sinkgate_ffi.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(FUZZ_PB_OBJ) $(PKG_LIBS) -lm
+
+# `make fuzz` builds and runs the decoder targets too (scripts/fuzz.sh).
+fuzz-build: fuzz-decode

@@ -5,7 +5,8 @@
 #   3. luacheck
 #   4. the C tests and all specs again under AddressSanitizer + UBSan
 #   5. a warnings-as-errors build with clang
-#   6. a short libFuzzer run of the YAML and config fuzz targets (one test)
+#   6. a short libFuzzer run of the YAML and config fuzz targets and of each
+#      decoder target (one test)
 # Each spec file prints one line as it ends: its mode (plain or asan), its
 # counts and its time. A spec is counted once per mode, so the closing
 # total counts each spec twice (plain + asan); the lines before it say
@@ -94,11 +95,11 @@ else
   cat "$LOG/clang.log"; part "clang -Werror build" 0 1
 fi
 
-echo "== fuzz (libFuzzer: YAML parser and config path, 30 s)"
+echo "== fuzz (libFuzzer: YAML parser and config path 30 s, then 6 decoders 15 s each)"
 if make --no-print-directory fuzz FUZZ_SECONDS=30 > "$LOG/fuzz.log" 2>&1; then
-  grep '^fuzz:' "$LOG/fuzz.log"; part "fuzz (30 s)" 1 0
+  grep '^fuzz:' "$LOG/fuzz.log"; part "fuzz (30 s + 6 x 15 s)" 1 0
 else
-  tail -30 "$LOG/fuzz.log"; part "fuzz (30 s)" 0 1
+  tail -30 "$LOG/fuzz.log"; part "fuzz (30 s + 6 x 15 s)" 0 1
 fi
 
 rm -rf "$LOG"

@@ -4,6 +4,8 @@
 -- JSON, UTF-8 text, else base64. A key or value that cannot be decoded as
 -- asked is {"error": …} (and counted in self.errors), never silently
 -- something else; a registry that cannot be reached stops the tail.
+-- A key_format/value_format may also be a sinkgate.tail_decode decoder:
+-- the row a Kafka source would decode, as a JSON object of its columns.
 local cjson = require "cjson.safe"
 local mime = require "mime"
 local core = require "sinkgate.core"
@@ -77,9 +79,15 @@ local function failed(self, what, err)
   return json.object({ "error" }, { error = err })
 end
 
--- The JSON form of one key or value (`what` names it in errors).
+-- The JSON form of one key or value (`what` names it in errors). fmt is
+-- a format name, or a sinkgate.tail_decode decoder (the sources' decoders).
 function M:decode(bytes, fmt, what)
   if bytes == nil then return json.null end
+  if type(fmt) == "table" then
+    local text, err = fmt:decode(bytes)
+    if not text then return failed(self, what, err) end
+    return json.raw(text)
+  end
   if fmt == "avro" or (fmt == "auto" and framed(bytes)) then
     if not self.registry then
       if fmt == "avro" then return failed(self, what, "no registry to decode Avro") end

@@ -24,6 +24,22 @@ describe("benchmark tools", function()
     assert.equal(490, tombstones)
   end)
 
+  it("the decode bench measures every source format, Protobuf on bytes it checks first", function()
+    assert(os.execute("make --no-print-directory -s build/decode_bench >/dev/null"))
+    local out = io.popen("build/decode_bench 2000 2>&1"):read("*a")
+    for _, f in ipairs({ "avro", "avro%-c", "json", "text", "bytes", "csv", "debezium" }) do
+      assert.matches("decode " .. f .. "%s+[%d.]+ ns/msg", out)
+    end
+    -- In its own process, as make bench runs it.
+    local pb = io.popen([[luajit -e 'package.path = "lua/?.lua;build/lua/?.lua;" .. package.path
+      package.cpath = "build/?.so;" .. package.cpath
+      print(dofile("bench/decode.lua").protobuf(1000))' 2>&1; echo "rc=$?"]]):read("*a")
+    assert.matches("^[%d.]+\t35\nrc=0\n$", pb)
+    local decode_bench = dofile("bench/decode.lua")
+    local lines = decode_bench.section({ { format = "avro", ns = 20, note = "x" }, { format = "avro-c", ns = 10, note = "y" } })
+    assert.matches("| avro | 20.0 | x; 2.0× avro-c's generic reader |", table.concat(lines, "\n"), 1, true)
+  end)
+
   it("the encoder bench checks its Avro bytes against avro-c and reports ns/row", function()
     local out = io.popen("build/encode_bench 2>&1"):read("*a")
     assert.matches("sinkgate JSON%s+[%d.]+ ns/row", out)

@@ -35,11 +35,16 @@ def untag(v):
     return v
 
 
-for item in json.load(sys.stdin):
-    schema = avro.schema.parse(json.dumps(item["schema"]))
-    out = io.BytesIO()
-    try:
-        avro.io.DatumWriter(schema).write(untag(item["datum"]), avro.io.BinaryEncoder(out))
-        print(out.getvalue().hex())
-    except Exception as e:  # noqa: BLE001 - reported to the spec
-        print("ERR", type(e).__name__, str(e).replace("\n", " "))
+def main():
+    for item in json.load(sys.stdin):
+        schema = avro.schema.parse(json.dumps(item["schema"]))
+        out = io.BytesIO()
+        try:
+            avro.io.DatumWriter(schema).write(untag(item["datum"]), avro.io.BinaryEncoder(out))
+            print(out.getvalue().hex())
+        except Exception as e:  # noqa: BLE001 - reported to the spec
+            print("ERR", type(e).__name__, str(e).replace("\n", " "))
+
+
+if __name__ == "__main__":  # produce.py imports untag
+    main()

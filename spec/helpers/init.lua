@@ -157,4 +157,9 @@ function M.tail(d, topic, extra)
   return msgs, r
 end
 
+-- Messages produced by an independent client (see spec/helpers/produce.lua).
+function M.produce(dev, topic, messages, opts)
+  return require("helpers.produce").produce(dev, topic, messages, opts)
+end
+
 return M

@@ -5,6 +5,7 @@ local log = require "sinkgate.util.log"
 
 local spec = {
   usage = "sinkgate dev [--brokers N] [--env-file FILE] [--registry-port P] [--control-port P]\n" ..
+    "       [--topics T:N,…] [--produce TOPIC=FILE …]\n" ..
     "       sinkgate dev --ctl 'COMMAND'",
   summary = "Start a development environment on 127.0.0.1: a Kafka-protocol broker (librdkafka's\n" ..
     "mock cluster) and a Schema Registry following the Confluent REST API, plus a control\n" ..
@@ -21,6 +22,9 @@ local spec = {
     { "--registry-auth", arg = "USER:PASSWORD", doc = "require basic auth on the registry" },
     { "--topics", arg = "T:N,…", doc = "create topics with partition counts at start, e.g. orders:8,bids:4 " ..
       "(_sinkgate-progress:1 is always created)" },
+    { "--produce", arg = "TOPIC=FILE", repeatable = true, doc = "produce FILE's messages to TOPIC at start " ..
+      "(repeatable): one JSON object per line {\"key\", \"value\", \"headers\", \"partition\"}, or " ..
+      "TOPIC=text:FILE for one value per line (docs/dev-environment.md)" },
     { "--ctl", arg = "COMMAND", doc = "send COMMAND to a running dev environment ($SINKGATE_CONTROL)" },
   },
   epilog = env.HELP,
@@ -35,6 +39,16 @@ local function ctl(line)
   if not control then
     log.err("sinkgate dev --ctl: SINKGATE_CONTROL is not set (source the --env-file of `sinkgate dev`)")
     return 2
+  end
+  -- `produce TOPIC FILE` is read by the dev process, whose working
+  -- directory may differ: a relative FILE is made absolute here.
+  local topic, mode, file = line:match("^%s*produce%s+(%S+)%s+(text:)(%S+)%s*$")
+  if not topic then
+    mode = ""
+    topic, file = line:match("^%s*produce%s+(%S+)%s+(%S+)%s*$")
+  end
+  if file and file:sub(1, 1) ~= "/" and os.getenv("PWD") then
+    line = ("produce %s %s%s/%s"):format(topic, mode, os.getenv("PWD"), file)
   end
   local reply, err = env.send(control, line)
   if not reply then log.err("sinkgate dev --ctl: " .. err) return 1 end
@@ -91,6 +105,16 @@ local function main(opts)
   for _, t in ipairs(topics) do
     local reply = e:command(("topic-create %s %s"):format(t[1], t[2]))
     if not reply:match("^ok") then log.err("sinkgate dev: --topics " .. t[1] .. ": " .. reply) return 1 end
+  end
+  for _, item in ipairs(opts.produce or {}) do
+    local topic, file = item:match("^([^=]+)=(.+)$")
+    if not topic then
+      log.err("sinkgate dev: --produce: expected TOPIC=FILE, not '" .. item .. "'")
+      return 2
+    end
+    local reply = e:command(("produce %s %s"):format(topic, file))
+    if not reply:match("^ok") then log.err("sinkgate dev: --produce " .. item .. ": " .. reply) return 1 end
+    log.info("--produce %s: %s", topic, (reply:gsub("^ok ", "")))
   end
   log.out("sinkgate dev: NOT DURABLE, NOT FOR PRODUCTION (in-memory mock broker and registry)")
   log.out("bootstrap.servers=" .. e.bootstrap)

@@ -5,6 +5,7 @@
 local socket = require "socket"
 local core = require "sinkgate.core"
 local http = require "sinkgate.dev.http"
+local produce = require "sinkgate.dev.produce"
 local registry = require "sinkgate.dev.registry"
 local log = require "sinkgate.util.log"
 
@@ -30,6 +31,9 @@ control commands (one per line; each answers "ok …" or "error …"):
   broker-down ID | broker-up ID         take a broker off or back on the network
   rtt ID MS                             add round-trip latency (0..60000 ms) to a broker
   topic-create TOPIC PARTITIONS [RF]    create a topic with 1..10000 partitions (RF 1..brokers)
+  produce TOPIC FILE | TOPIC text:FILE  produce a file's messages (one per line: a JSON object
+                                        {"key","value","headers","partition"}, or with text:
+                                        each line a value); nothing is sent if a line is bad
   registry-fail COUNT STATUS            fail the next COUNT (1..1000) registry requests with
                                         HTTP STATUS (100..599)
   registry-auth USER:PASSWORD | off     require basic auth on the registry
@@ -120,6 +124,11 @@ COMMANDS["topic-create"] = { "topic-create TOPIC PARTITIONS [RF]", 3, 4, functio
   end
   return "ok"
 end }
+COMMANDS.produce = { "produce TOPIC FILE | produce TOPIC text:FILE", 3, 3, function(self, w)
+  local topic, err = topic_arg(w[2])
+  if not topic then return "error " .. err end
+  return self:produce(topic, w[3])
+end }
 COMMANDS["registry-fail"] = { "registry-fail COUNT STATUS", 3, 3, function(self, w)
   local count, err = int_arg(w[2], "COUNT", 1, M.MAX_QUEUED)
   if not count then return "error " .. err end
@@ -141,6 +150,21 @@ COMMANDS.shutdown = { "shutdown", 1, 1, function(self)
   self.stopping = true
   return "ok"
 end }
+
+-- Produces the messages of file `spec` (see sinkgate.dev.produce) to
+-- topic; returns the reply line. The producer is made on first use.
+function M:produce(topic, spec)
+  local msgs, err = produce.read(spec)
+  if not msgs then return "error " .. err end
+  if not self.producer then
+    self.producer, err = produce.producer(self.bootstrap)
+    if not self.producer then return "error " .. err end
+  end
+  local n
+  n, err = produce.send(self.producer, topic, msgs)
+  if not n then return "error " .. topic .. ": " .. err end
+  return ("ok %d message(s) produced to %s"):format(n, topic)
+end
 
 -- Runs one control command; returns the reply line. A bad command never
 -- takes the environment down: arguments are checked before the mock sees
@@ -236,6 +260,11 @@ function M:loop()
     end
   end
   for cl in pairs(self.clients) do cl:close() end
+  if self.producer then -- before the cluster it sends to goes away
+    local p = self.producer
+    self.producer = nil
+    C.sg_producer_free(ffi.gc(p, nil))
+  end
   self.registry_srv:close()
   self.control_srv:close()
   log.info("dev environment stopped")

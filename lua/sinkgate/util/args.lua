@@ -1,5 +1,6 @@
 -- sinkgate.util.args — command-line parsing for the CLI's subcommands.
--- A spec lists options as { "--name", "-n", arg = "VALUE", doc = "…" };
+-- A spec lists options as { "--name", "-n", arg = "VALUE", doc = "…" }
+-- (repeatable = true: the value is the list of every occurrence);
 -- parse returns options keyed by long name (without dashes, '-' → '_')
 -- and the positional arguments, or nil and a message.
 local M = {}
@@ -28,7 +29,13 @@ function M.parse(argv, spec)
         local v = inline or argv[i + 1]
         if v == nil then return nil, name .. " needs a value (" .. o.arg .. ")" end
         if not inline then i = i + 1 end
-        opts[key_of(o[1])] = v
+        if o.repeatable then -- every occurrence, in order
+          local list = opts[key_of(o[1])] or {}
+          list[#list + 1] = v
+          opts[key_of(o[1])] = list
+        else
+          opts[key_of(o[1])] = v
+        end
       else
         opts[key_of(o[1])] = true
       end
