@@ -28,6 +28,8 @@ typedef struct writer {
   char *error;                 /* why resolution failed */
   uint8_t *suffix;             /* reader defaults appended to each message */
   size_t suffix_len;
+  int has_map;                 /* the writer schema holds a map (see renew_value) */
+  uint64_t reads;
 } writer;
 
 /* Column c of the relation comes from reader field `field`, or from one
@@ -160,6 +162,44 @@ sg_decoder *sg_decoder_avro_new(const char *json, size_t len, int confluent, cha
   return d;
 }
 
+/* avro-c 1.11's resolved map writer never clears its array of per-entry
+ * child wrappers on reset (its array writer does): every message adds one
+ * per map entry, and each reset walks them all, so memory and time grow
+ * with the messages read (found by the fuzzer's leak check). A writer
+ * whose schema has a map gets a fresh resolved value every few messages,
+ * which bounds both. */
+#define MAP_RENEW_EVERY 32
+
+static int has_map(avro_schema_t s, int depth) {
+  s = deref(s);
+  if (!s || depth > 64) return 0;
+  switch (avro_typeof(s)) {
+    case AVRO_MAP: return 1;
+    case AVRO_ARRAY: return has_map(avro_schema_array_items(s), depth + 1);
+    case AVRO_UNION:
+      for (size_t i = 0; i < avro_schema_union_size(s); i++)
+        if (has_map(avro_schema_union_branch(s, (int)i), depth + 1)) return 1;
+      return 0;
+    case AVRO_RECORD:
+      for (size_t i = 0; i < avro_schema_record_size(s); i++)
+        if (has_map(avro_schema_record_field_get_by_index(s, (int)i), depth + 1)) return 1;
+      return 0;
+    default: return 0;
+  }
+}
+
+static int renew_value(writer *w, char *err, size_t errlen) {
+  avro_value_decref(&w->value);
+  if (avro_resolved_writer_new_value(w->iface, &w->value) != 0) {
+    avro_value_iface_decref(w->iface);
+    w->iface = NULL;
+    free(w->error);
+    w->error = strdup("avro: cannot allocate a resolved value");
+    return sg_fail(err, errlen, "avro: %s", avro_strerror());
+  }
+  return 0;
+}
+
 static writer *find_writer(avro_state *st, int32_t id) {
   for (int i = 0; i < st->nwriters; i++)
     if (st->writers[i].id == id) return &st->writers[i];
@@ -172,7 +212,7 @@ int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size
   avro_state *st = d->state;
   if (find_writer(st, id)) return 0;
   if (st->nwriters == MAX_WRITERS) return sg_fail(err, errlen, "more than %d writer schemas", MAX_WRITERS);
-  writer w = {id, NULL, NULL, {0}, NULL, NULL, 0};
+  writer w = {id, NULL, NULL, {0}, NULL, NULL, 0, 0, 0};
   if (suffix_len) {
     w.suffix = malloc(suffix_len);
     if (!w.suffix) return sg_fail(err, errlen, "out of memory");
@@ -192,6 +232,7 @@ int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size
     w.error = strdup(msg);
   } else {
     avro_resolved_writer_set_dest(&w.value, &st->rvalue);
+    w.has_map = has_map(w.schema, 0);
   }
   writer *ws = realloc(st->writers, (size_t)(st->nwriters + 1) * sizeof *ws);
   if (!ws) {
@@ -455,6 +496,7 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
   if (used != len)
     return sg_fail(err, errlen, "%zu bytes left after the Avro value (at byte %zu)", len - used,
                    used - (len - orig) + (st->confluent ? 5 : 0));
+  if (w->has_map && ++w->reads % MAP_RENEW_EVERY == 0 && renew_value(w, err, errlen) != 0) return SG_DEC_ERROR;
   avro_resolved_writer_set_dest(&w->value, &st->rvalue);
   avro_value_reset(&st->rvalue);
   avro_reader_memory_set_source(st->mem, (const char *)buf, (int64_t)len);
