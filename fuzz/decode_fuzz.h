@@ -50,6 +50,11 @@ __attribute__((unused)) static void fuzz_decode(sg_decoder *d, sg_batch *b, cons
   sg_batch_clear(b);
   int64_t r = sg_batch_push_row(b, 1, 1);
   if (r < 0) abort();
-  sg_decode(d, data, size, b, (uint32_t)r, 0, err, sizeof err);
+  int rc = sg_decode(d, data, size, b, (uint32_t)r, 0, err, sizeof err);
+#ifdef FUZZ_DEBUG /* clang -DFUZZ_DEBUG …: see what each seed decodes to */
+  fprintf(stderr, "status %d%s%s\n", rc, rc ? ": " : "", rc ? err : "");
+#else
+  (void)rc;
+#endif
 }
 #endif
