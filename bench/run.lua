@@ -186,6 +186,8 @@ cleanup()
 
 -- Encoders alone, and the Lua call overhead of a per-row function.
 local enc = sh("build/encode_bench")
+-- Source decoders: ns/message per format against avro-c's generic reader.
+local dec = sh("build/decode_bench")
 
 local function lua_overhead()
   local C, ffi = core.C, core.ffi
@@ -237,6 +239,7 @@ lines[#lines + 1] = ("- Lua function per row through the row view (`row.id`): %.
 lines[#lines + 1] = ""
 lines[#lines + 1] = "```"
 lines[#lines + 1] = (enc:gsub("\n$", ""))
+lines[#lines + 1] = (dec:gsub("\n$", ""))
 lines[#lines + 1] = "```"
 local report = table.concat(lines, "\n") .. "\n"
 io.stdout:write(report)
