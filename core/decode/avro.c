@@ -366,8 +366,12 @@ static int to_scalar(conv *c, avro_value_t *v, const sg_typeinfo *t, scalar *s, 
     case AVRO_ENUM: {
       int idx = -1;
       avro_value_get_enum(v, &idx);
-      const char *sym = avro_schema_enum_get(avro_value_get_schema(v), idx);
-      if (t->type != SG_T_TEXT || !sym) return cfail(c, "type mismatch", at, t);
+      if (t->type != SG_T_TEXT) return cfail(c, "type mismatch", at, t);
+      avro_schema_t es = avro_value_get_schema(v);
+      if (idx < 0 || idx >= avro_schema_enum_number_of_symbols(es))
+        return cfail(c, "the writer's enum symbol is not in the reader's enum", at, t);
+      const char *sym = avro_schema_enum_get(es, idx);
+      if (!sym) return cfail(c, "enum symbol missing", at, t);
       s->p = sym, s->n = strlen(sym);
       return 0;
     }
