@@ -264,13 +264,20 @@ typedef struct conv {
   size_t errlen;
 } conv;
 
+static const char *sql_name(int type) {
+  static const char *names[] = {"?", "boolean", "smallint", "integer", "bigint", "uint2", "uint4", "uint8", "oid",
+                                "real", "double precision", "numeric", "text", "bytea", "date", "time", "timestamp",
+                                "timestamptz", "interval", "uuid", "jsonb", "map", "list", "array", "record"};
+  return type > 0 && type < (int)(sizeof names / sizeof names[0]) ? names[type] : "?";
+}
+
 static int cfail(conv *c, const char *what, avro_type_t at, const sg_typeinfo *t) {
-  return sg_fail(c->err, c->errlen, "field \"%s\": %s (Avro %s into SQL type %d)", c->st->field ? c->st->field : "?", what,
+  return sg_fail(c->err, c->errlen, "field \"%s\": %s (Avro %s into %s)", c->st->field ? c->st->field : "?", what,
                  at == AVRO_STRING ? "string" : at == AVRO_BYTES ? "bytes" : at == AVRO_INT32 ? "int"
                  : at == AVRO_INT64 ? "long" : at == AVRO_FLOAT ? "float" : at == AVRO_DOUBLE ? "double"
                  : at == AVRO_BOOLEAN ? "boolean" : at == AVRO_FIXED ? "fixed" : at == AVRO_ENUM ? "enum"
                  : at == AVRO_RECORD ? "record" : at == AVRO_ARRAY ? "array" : at == AVRO_MAP ? "map" : "value",
-                 t->type);
+                 sql_name(t->type));
 }
 
 /* A scalar: fixed-width in *word, else bytes [p, p + n) (possibly in scratch). */
