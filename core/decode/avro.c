@@ -1,12 +1,14 @@
 /* avro.c — Avro values (Confluent framing: 0x00, big-endian schema id,
  * Avro binary) into cells. Each writer schema is resolved against the
  * reader schema with avro-c's resolver (the reference for schema
- * evolution: added fields take defaults, removed ones are skipped, int →
- * long → float → double promotion, unions matched by type), read into a
- * generic value of the reader schema, then converted into the column
- * types of the batch by avro_conv.c (lua/sinkgate/decode/avro.lua derives those from the
- * reader schema: records → columns, [null, T] → nullable T, logical types
- * carried in the column type, e.g. timestamp(3) for timestamp-millis).
+ * evolution: removed fields are skipped, int → long → float → double
+ * promote, unions match by type; added top-level fields take their
+ * defaults through the suffix lua/sinkgate/decode/avro_defaults.lua
+ * builds), read into a generic value of the reader schema, then converted
+ * into the batch's column types by avro_conv.c (lua/sinkgate/decode/avro.lua
+ * derives them from the reader schema: records → columns, [null, T] →
+ * nullable T, logical types carried in the column type, e.g. timestamp(3)
+ * for timestamp-millis).
  * Writer schemas are fetched by the Lua side: an unknown id returns
  * SG_DEC_NEED_SCHEMA and sg_decoder_avro_missing_id names it. */
 #include <avro.h>
