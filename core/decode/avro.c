@@ -278,7 +278,7 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
   char msg[256];
   if (w->suffix_len) {
     st->msg.len = 0;
-    if (sg_buf_append(&st->msg, buf, len) != 0 || sg_buf_append(&st->msg, w->suffix, w->suffix_len) != 0)
+    if (sg_dec_append(&st->msg, buf, len) != 0 || sg_dec_append(&st->msg, w->suffix, w->suffix_len) != 0)
       return sg_fail(err, errlen, "out of memory");
     buf = (const uint8_t *)st->msg.data;
     len = st->msg.len;

@@ -168,7 +168,7 @@ static int pack(sg_avro_conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *
     size_t mark = out->len;
     if (to_scalar(c, v, t, &s, out) != 0) return -1;
     if (s.fixed) return sg_pack_u64(out, s.word);
-    if (kind == SG_K_RAW16) return sg_buf_append(out, s.raw16, 16);
+    if (kind == SG_K_RAW16) return sg_dec_append(out, s.raw16, 16);
     if (!s.p) { /* decimal text was appended at mark: prefix its length */
       if (sg_buf_reserve(out, 4) != 0) return -1;
       memmove(out->data + mark + 4, out->data + mark, s.n);
@@ -178,7 +178,7 @@ static int pack(sg_avro_conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *
       return 0;
     }
     if (sg_pack_u32(out, (uint32_t)s.n) != 0) return -1;
-    return sg_buf_append(out, s.p, s.n);
+    return sg_dec_append(out, s.p, s.n);
   }
   if (t->type == SG_T_RECORD) {
     if (at != AVRO_RECORD) return cfail(c, "type mismatch", at, t);
@@ -201,7 +201,7 @@ static int pack(sg_avro_conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *
     if (avro_value_get_by_index(v, i, &e, &key) != 0) return cfail(c, "missing element", at, t);
     if (at == AVRO_MAP) {
       size_t kl = key ? strlen(key) : 0;
-      if (sg_pack_u32(out, (uint32_t)kl) != 0 || sg_buf_append(out, key, kl) != 0) return -1;
+      if (sg_pack_u32(out, (uint32_t)kl) != 0 || sg_dec_append(out, key, kl) != 0) return -1;
     }
     if (pack_nullable(c, &e, t->elem, out, depth + 1) != 0) return -1;
   }

@@ -9,13 +9,13 @@
 
 int sg_pack_u32(sg_buf *out, uint32_t v) {
   uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-  return sg_buf_append(out, b, 4);
+  return sg_dec_append(out, b, 4);
 }
 
 int sg_pack_u64(sg_buf *out, uint64_t v) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-  return sg_buf_append(out, b, 8);
+  return sg_dec_append(out, b, 8);
 }
 
 /* Magnitude by long division of a base-256 number by 10, digit by digit:
