@@ -103,7 +103,7 @@ $(BUILD)/baseline: bench/baseline.c $(CORE_OBJ)
 
 bench:
 	@sh scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BUILD)/encode_bench $(BUILD)/baseline
+	@$(MAKE) --no-print-directory all $(BUILD)/encode_bench $(BUILD)/decode_bench $(BUILD)/baseline
 	@luajit bench/run.lua
 
 # Fuzz targets (fuzz/): clang's libFuzzer with ASan + UBSan. The core is

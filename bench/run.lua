@@ -207,6 +207,8 @@ cleanup()
 
 -- Encoders alone, and the Lua call overhead of a per-row function.
 local enc = sh("build/encode_bench")
+-- Source decoders: ns/message per format against avro-c's generic reader.
+local dec = sh("build/decode_bench")
 
 local function lua_overhead()
   local C, ffi = core.C, core.ffi
@@ -268,6 +270,7 @@ lines[#lines + 1] = ("- Lua function per row through the row view (`row.id`): %.
 lines[#lines + 1] = ""
 lines[#lines + 1] = "```"
 lines[#lines + 1] = (enc:gsub("\n$", ""))
+lines[#lines + 1] = (dec:gsub("\n$", ""))
 lines[#lines + 1] = "```"
 lines[#lines + 1] = ""
 for _, l in ipairs(decode_lines) do lines[#lines + 1] = l end

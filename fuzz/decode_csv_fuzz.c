@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[256];
   if (!b) {
     int types[] = {SG_T_TEXT, SG_T_TEXT, SG_T_TEXT};
-    b = sg_batch_new(fuzz_schema_of(types, 3), 4);
-    for (int i = 0; i < 3; i++) d[i] = sg_decoder_csv_new(3, delims[i], err, sizeof err);
+    b = fuzz_keep_batch(sg_batch_new(fuzz_schema_of(types, 3), 4));
+    for (int i = 0; i < 3; i++) d[i] = fuzz_keep(sg_decoder_csv_new(3, delims[i], err, sizeof err));
   }
   if (size == 0) return 0;
   int k = data[0] % 3;

@@ -28,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                            "xs", "rec", "m"};
     int hints[] = {0, 0, SG_DBZ_H_BASE64_DECIMAL, SG_DBZ_H_MICROS, SG_DBZ_H_DAYS, 0, 0, 0, 0, 0, SG_DBZ_H_NANOS, 0,
                    SG_DBZ_H_VARIABLE_DECIMAL, 0, 0, 0};
-    b = sg_batch_new(s, 4);
-    d = sg_decoder_debezium_new(n, names, hints, err, sizeof err);
+    b = fuzz_keep_batch(sg_batch_new(s, 4));
+    d = fuzz_keep(sg_decoder_debezium_new(n, names, hints, err, sizeof err));
   }
   sg_dbz_info info;
   sg_batch_clear(b);

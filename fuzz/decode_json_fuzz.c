@@ -10,8 +10,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char err[256];
   if (!d) {
     int types[] = {SG_T_JSONB};
-    b = sg_batch_new(fuzz_schema_of(types, 1), 4);
-    d = sg_decoder_json_new(err, sizeof err);
+    b = fuzz_keep_batch(sg_batch_new(fuzz_schema_of(types, 1), 4));
+    d = fuzz_keep(sg_decoder_json_new(err, sizeof err));
   }
   sg_batch_clear(b);
   int64_t r = sg_batch_push_row(b, 1, 1);

@@ -11,9 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!text) {
     int types[] = {SG_T_TEXT};
     s = fuzz_schema_of(types, 1);
-    b = sg_batch_new(s, 4);
-    text = sg_decoder_text_new(err, sizeof err);
-    bytes = sg_decoder_bytes_new(err, sizeof err);
+    b = fuzz_keep_batch(sg_batch_new(s, 4));
+    text = fuzz_keep(sg_decoder_text_new(err, sizeof err));
+    bytes = fuzz_keep(sg_decoder_bytes_new(err, sizeof err));
   }
   size_t off;
   int valid = sg_utf8_valid(data, size, &off);

@@ -1,12 +1,14 @@
 /* avro.c — Avro values (Confluent framing: 0x00, big-endian schema id,
  * Avro binary) into cells. Each writer schema is resolved against the
  * reader schema with avro-c's resolver (the reference for schema
- * evolution: added fields take defaults, removed ones are skipped, int →
- * long → float → double promotion, unions matched by type), read into a
- * generic value of the reader schema, then converted into the column
- * types of the batch (lua/sinkgate/decode/avro.lua derives those from the
- * reader schema: records → columns, [null, T] → nullable T, logical types
- * carried in the column type, e.g. timestamp(3) for timestamp-millis).
+ * evolution: removed fields are skipped, int → long → float → double
+ * promote, unions match by type; added top-level fields take their
+ * defaults through the suffix lua/sinkgate/decode/avro_defaults.lua
+ * builds), read into a generic value of the reader schema, then converted
+ * into the batch's column types by avro_conv.c (lua/sinkgate/decode/avro.lua
+ * derives them from the reader schema: records → columns, [null, T] →
+ * nullable T, logical types carried in the column type, e.g. timestamp(3)
+ * for timestamp-millis).
  * Writer schemas are fetched by the Lua side: an unknown id returns
  * SG_DEC_NEED_SCHEMA and sg_decoder_avro_missing_id names it. */
 #include <avro.h>
@@ -28,6 +30,9 @@ typedef struct writer {
   char *error;                 /* why resolution failed */
   uint8_t *suffix;             /* reader defaults appended to each message */
   size_t suffix_len;
+  int has_map;                 /* the writer schema holds a map (see renew_value) */
+  int direct;                  /* writer == reader: read straight into the reader value */
+  uint64_t reads;
 } writer;
 
 /* Column c of the relation comes from reader field `field`, or from one
@@ -51,7 +56,6 @@ typedef struct avro_state {
   int ncols;
   sg_buf scratch;    /* packed nested values, decimal text */
   sg_buf msg;        /* a message with its writer's suffix */
-  char path[256];    /* field being converted, for messages */
 } avro_state;
 
 static void free_avro(void *p) {
@@ -160,6 +164,44 @@ sg_decoder *sg_decoder_avro_new(const char *json, size_t len, int confluent, cha
   return d;
 }
 
+/* avro-c 1.11's resolved map writer never clears its array of per-entry
+ * child wrappers on reset (its array writer does): every message adds one
+ * per map entry, and each reset walks them all, so memory and time grow
+ * with the messages read (found by the fuzzer's leak check). A writer
+ * whose schema has a map gets a fresh resolved value every few messages,
+ * which bounds both. */
+#define MAP_RENEW_EVERY 32
+
+static int has_map(avro_schema_t s, int depth) {
+  s = deref(s);
+  if (!s || depth > 64) return 0;
+  switch (avro_typeof(s)) {
+    case AVRO_MAP: return 1;
+    case AVRO_ARRAY: return has_map(avro_schema_array_items(s), depth + 1);
+    case AVRO_UNION:
+      for (size_t i = 0; i < avro_schema_union_size(s); i++)
+        if (has_map(avro_schema_union_branch(s, (int)i), depth + 1)) return 1;
+      return 0;
+    case AVRO_RECORD:
+      for (size_t i = 0; i < avro_schema_record_size(s); i++)
+        if (has_map(avro_schema_record_field_get_by_index(s, (int)i), depth + 1)) return 1;
+      return 0;
+    default: return 0;
+  }
+}
+
+static int renew_value(writer *w, char *err, size_t errlen) {
+  avro_value_decref(&w->value);
+  if (avro_resolved_writer_new_value(w->iface, &w->value) != 0) {
+    avro_value_iface_decref(w->iface);
+    w->iface = NULL;
+    free(w->error);
+    w->error = strdup("avro: cannot allocate a resolved value");
+    return sg_fail(err, errlen, "avro: %s", avro_strerror());
+  }
+  return 0;
+}
+
 static writer *find_writer(avro_state *st, int32_t id) {
   for (int i = 0; i < st->nwriters; i++)
     if (st->writers[i].id == id) return &st->writers[i];
@@ -172,7 +214,7 @@ int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size
   avro_state *st = d->state;
   if (find_writer(st, id)) return 0;
   if (st->nwriters == MAX_WRITERS) return sg_fail(err, errlen, "more than %d writer schemas", MAX_WRITERS);
-  writer w = {id, NULL, NULL, {0}, NULL, NULL, 0};
+  writer w = {id, NULL, NULL, {0}, NULL, NULL, 0, 0, 0, 0};
   if (suffix_len) {
     w.suffix = malloc(suffix_len);
     if (!w.suffix) return sg_fail(err, errlen, "out of memory");
@@ -192,6 +234,10 @@ int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size
     w.error = strdup(msg);
   } else {
     avro_resolved_writer_set_dest(&w.value, &st->rvalue);
+    w.has_map = has_map(w.schema, 0);
+    /* the common case, a message written with the reader schema itself,
+     * skips avro-c's resolver (several times slower than a plain read) */
+    w.direct = suffix_len == 0 && avro_schema_equal(w.schema, st->reader);
   }
   writer *ws = realloc(st->writers, (size_t)(st->nwriters + 1) * sizeof *ws);
   if (!ws) {
@@ -209,219 +255,6 @@ int sg_decoder_avro_add_writer(sg_decoder *d, int32_t id, const char *json, size
 int32_t sg_decoder_avro_missing_id(const sg_decoder *d) {
   if (!d || !d->format || strcmp(d->format, "avro") != 0) return -1;
   return ((const avro_state *)d->state)->missing;
-}
-
-/* ---- conversion of a reader-schema value into the column's type ---- */
-
-typedef struct conv {
-  avro_state *st;
-  char *err;
-  size_t errlen;
-} conv;
-
-static int cfail(conv *c, const char *what, avro_type_t at, const sg_typeinfo *t) {
-  return sg_fail(c->err, c->errlen, "field \"%s\": %s (Avro %s into SQL type %d)", c->st->path, what,
-                 at == AVRO_STRING ? "string" : at == AVRO_BYTES ? "bytes" : at == AVRO_INT32 ? "int"
-                 : at == AVRO_INT64 ? "long" : at == AVRO_FLOAT ? "float" : at == AVRO_DOUBLE ? "double"
-                 : at == AVRO_BOOLEAN ? "boolean" : at == AVRO_FIXED ? "fixed" : at == AVRO_ENUM ? "enum"
-                 : at == AVRO_RECORD ? "record" : at == AVRO_ARRAY ? "array" : at == AVRO_MAP ? "map" : "value",
-                 t->type);
-}
-
-/* A scalar: fixed-width in *word, else bytes [p, p + n) (possibly in scratch). */
-typedef struct scalar {
-  int fixed;
-  uint64_t word;
-  const void *p;
-  size_t n;
-  uint8_t raw16[16];
-} scalar;
-
-static int mul_checked(int64_t v, int64_t by, int64_t *out) {
-  return __builtin_mul_overflow(v, by, out) ? -1 : 0;
-}
-
-static int to_scalar(conv *c, avro_value_t *v, const sg_typeinfo *t, scalar *s, sg_buf *scratch) {
-  avro_type_t at = avro_value_get_type(v);
-  int32_t i32 = 0;
-  int64_t i64 = 0;
-  float f32 = 0;
-  double f64 = 0;
-  int b = 0;
-  const void *p = NULL;
-  size_t n = 0;
-  s->fixed = 1;
-  switch (at) {
-    case AVRO_BOOLEAN:
-      if (t->type != SG_T_BOOL) return cfail(c, "type mismatch", at, t);
-      avro_value_get_boolean(v, &b);
-      s->word = b ? 1 : 0;
-      return 0;
-    case AVRO_INT32:
-      avro_value_get_int(v, &i32);
-      i64 = i32;
-      if (t->type == SG_T_TIME && mul_checked(i64, 1000, &i64) != 0) return cfail(c, "overflow", at, t);
-      if (t->type == SG_T_INT2 && (i64 < INT16_MIN || i64 > INT16_MAX)) return cfail(c, "out of range", at, t);
-      if (t->type != SG_T_INT2 && t->type != SG_T_INT4 && t->type != SG_T_INT8 && t->type != SG_T_DATE &&
-          t->type != SG_T_TIME)
-        return cfail(c, "type mismatch", at, t);
-      s->word = (uint64_t)i64;
-      return 0;
-    case AVRO_INT64:
-      avro_value_get_long(v, &i64);
-      if ((t->type == SG_T_TIMESTAMP || t->type == SG_T_TIMESTAMPTZ) && t->precision >= 0 && t->precision <= 3 &&
-          mul_checked(i64, 1000, &i64) != 0)
-        return cfail(c, "timestamp out of range", at, t);
-      if (t->type != SG_T_INT8 && t->type != SG_T_TIME && t->type != SG_T_TIMESTAMP && t->type != SG_T_TIMESTAMPTZ)
-        return cfail(c, "type mismatch", at, t);
-      s->word = (uint64_t)i64;
-      return 0;
-    case AVRO_FLOAT:
-      avro_value_get_float(v, &f32);
-      f64 = f32;
-      goto dbl;
-    case AVRO_DOUBLE:
-      avro_value_get_double(v, &f64);
-    dbl:
-      if (t->type != SG_T_FLOAT4 && t->type != SG_T_FLOAT8) return cfail(c, "type mismatch", at, t);
-      memcpy(&s->word, &f64, 8);
-      return 0;
-    default: break;
-  }
-  s->fixed = 0;
-  switch (at) {
-    case AVRO_STRING:
-      avro_value_get_string(v, (const char **)&p, &n);
-      if (n > 0) n--; /* avro-c counts the terminating NUL */
-      if (t->type == SG_T_UUID) {
-        if (sg_dec_uuid(p, n, s->raw16) != 0) return cfail(c, "not a UUID", at, t);
-        s->p = s->raw16, s->n = 16;
-        return 0;
-      }
-      if (t->type != SG_T_TEXT) return cfail(c, "type mismatch", at, t);
-      {
-        size_t off;
-        if (!sg_utf8_valid(p, n, &off)) return cfail(c, "invalid UTF-8 in a string", at, t);
-      }
-      s->p = p, s->n = n;
-      return 0;
-    case AVRO_BYTES: case AVRO_FIXED:
-      if (at == AVRO_BYTES) avro_value_get_bytes(v, &p, &n);
-      else avro_value_get_fixed(v, &p, &n);
-      if (t->type == SG_T_NUMERIC) {
-        size_t start = scratch->len;
-        if (sg_dec_decimal_text(p, n, t->scale > 0 ? t->scale : 0, scratch) != 0)
-          return cfail(c, "decimal wider than 64 bytes", at, t);
-        s->p = NULL, s->n = scratch->len - start, s->word = start; /* resolved after scratch stops moving */
-        return 0;
-      }
-      if (t->type != SG_T_BYTEA) return cfail(c, "type mismatch", at, t);
-      s->p = p, s->n = n;
-      return 0;
-    case AVRO_ENUM: {
-      int idx = -1;
-      avro_value_get_enum(v, &idx);
-      const char *sym = avro_schema_enum_get(avro_value_get_schema(v), idx);
-      if (t->type != SG_T_TEXT || !sym) return cfail(c, "type mismatch", at, t);
-      s->p = sym, s->n = strlen(sym);
-      return 0;
-    }
-    default: return cfail(c, "type mismatch", at, t);
-  }
-}
-
-static int pack(conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *out, int depth);
-
-/* Follows union branches; 1 when the value is NULL. */
-static int unwrap(avro_value_t *v, avro_value_t *out) {
-  *out = *v;
-  while (avro_value_get_type(out) == AVRO_UNION) {
-    avro_value_t br;
-    if (avro_value_get_current_branch(out, &br) != 0) return 1;
-    *out = br;
-  }
-  return avro_value_get_type(out) == AVRO_NULL;
-}
-
-static int pack_nullable(conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *out, int depth) {
-  avro_value_t x;
-  if (unwrap(v, &x)) return sg_buf_putc(out, 1);
-  if (sg_buf_putc(out, 0) != 0) return -1;
-  return pack(c, &x, t, out, depth);
-}
-
-static int pack(conv *c, avro_value_t *v, const sg_typeinfo *t, sg_buf *out, int depth) {
-  avro_type_t at = avro_value_get_type(v);
-  size_t n = 0;
-  if (depth > 64) return cfail(c, "nested too deeply", at, t);
-  int kind = sg_type_kind(t->type);
-  if (kind != SG_K_NESTED) {
-    scalar s;
-    size_t mark = out->len;
-    if (to_scalar(c, v, t, &s, out) != 0) return -1;
-    if (s.fixed) return sg_pack_u64(out, s.word);
-    if (kind == SG_K_RAW16) return sg_buf_append(out, s.raw16, 16);
-    if (!s.p) { /* decimal text was appended at mark: prefix its length */
-      if (sg_buf_reserve(out, 4) != 0) return -1;
-      memmove(out->data + mark + 4, out->data + mark, s.n);
-      uint32_t len = (uint32_t)s.n;
-      for (int i = 0; i < 4; i++) out->data[mark + (size_t)i] = (char)(len >> (8 * i));
-      out->len += 4;
-      return 0;
-    }
-    if (sg_pack_u32(out, (uint32_t)s.n) != 0) return -1;
-    return sg_buf_append(out, s.p, s.n);
-  }
-  if (t->type == SG_T_RECORD) {
-    if (at != AVRO_RECORD) return cfail(c, "type mismatch", at, t);
-    avro_value_get_size(v, &n);
-    if ((int)n != t->nfields) return cfail(c, "record field count differs from the column type", at, t);
-    for (int i = 0; i < t->nfields; i++) {
-      avro_value_t f;
-      if (avro_value_get_by_index(v, (size_t)i, &f, NULL) != 0) return cfail(c, "missing record field", at, t);
-      if (pack_nullable(c, &f, t->field_types[i], out, depth + 1) != 0) return -1;
-    }
-    return 0;
-  }
-  if ((t->type == SG_T_MAP) != (at == AVRO_MAP) || (at != AVRO_MAP && at != AVRO_ARRAY))
-    return cfail(c, "type mismatch", at, t);
-  avro_value_get_size(v, &n);
-  if (sg_pack_u32(out, (uint32_t)n) != 0) return -1;
-  for (size_t i = 0; i < n; i++) {
-    avro_value_t e;
-    const char *key = NULL;
-    if (avro_value_get_by_index(v, i, &e, &key) != 0) return cfail(c, "missing element", at, t);
-    if (at == AVRO_MAP) {
-      size_t kl = key ? strlen(key) : 0;
-      if (sg_pack_u32(out, (uint32_t)kl) != 0 || sg_buf_append(out, key, kl) != 0) return -1;
-    }
-    if (pack_nullable(c, &e, t->elem, out, depth + 1) != 0) return -1;
-  }
-  return 0;
-}
-
-/* One column's value into its cell. */
-static int put_cell(conv *c, avro_value_t *v, sg_batch *b, uint32_t row, int col) {
-  const sg_typeinfo *t = b->schema->cols[col].ti;
-  avro_value_t x;
-  if (unwrap(v, &x)) return 0; /* NULL: cells start NULL */
-  int kind = sg_type_kind(t->type);
-  sg_buf *scr = &c->st->scratch;
-  scr->len = 0;
-  if (kind == SG_K_NESTED) {
-    if (pack(c, &x, t, scr, 0) != 0) return -1;
-    if (sg_batch_set_bytes(b, row, col, scr->data, scr->len) != 0) return sg_fail(c->err, c->errlen, "batch arena is full");
-    return 0;
-  }
-  scalar s;
-  if (to_scalar(c, &x, t, &s, scr) != 0) return -1;
-  if (s.fixed) {
-    sg_batch_set_i64(b, row, col, (int64_t)s.word); /* the double's bits when a float */
-    return 0;
-  }
-  const void *p = s.p ? s.p : scr->data + s.word;
-  if (sg_batch_set_bytes(b, row, col, p, s.n) != 0) return sg_fail(c->err, c->errlen, "batch arena is full");
-  return 0;
 }
 
 static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *b, uint32_t row, int first_col,
@@ -445,7 +278,7 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
   char msg[256];
   if (w->suffix_len) {
     st->msg.len = 0;
-    if (sg_buf_append(&st->msg, buf, len) != 0 || sg_buf_append(&st->msg, w->suffix, w->suffix_len) != 0)
+    if (sg_dec_append(&st->msg, buf, len) != 0 || sg_dec_append(&st->msg, w->suffix, w->suffix_len) != 0)
       return sg_fail(err, errlen, "out of memory");
     buf = (const uint8_t *)st->msg.data;
     len = st->msg.len;
@@ -455,11 +288,16 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
   if (used != len)
     return sg_fail(err, errlen, "%zu bytes left after the Avro value (at byte %zu)", len - used,
                    used - (len - orig) + (st->confluent ? 5 : 0));
-  avro_resolved_writer_set_dest(&w->value, &st->rvalue);
   avro_value_reset(&st->rvalue);
   avro_reader_memory_set_source(st->mem, (const char *)buf, (int64_t)len);
-  if (avro_value_read(st->mem, &w->value) != 0) return sg_fail(err, errlen, "Avro: %s", avro_strerror());
-  conv c = {st, err, errlen};
+  if (w->direct) {
+    if (avro_value_read(st->mem, &st->rvalue) != 0) return sg_fail(err, errlen, "Avro: %s", avro_strerror());
+  } else {
+    if (w->has_map && ++w->reads % MAP_RENEW_EVERY == 0 && renew_value(w, err, errlen) != 0) return SG_DEC_ERROR;
+    avro_resolved_writer_set_dest(&w->value, &st->rvalue);
+    if (avro_value_read(st->mem, &w->value) != 0) return sg_fail(err, errlen, "Avro: %s", avro_strerror());
+  }
+  sg_avro_conv c = {NULL, &st->scratch, err, errlen};
   avro_value_t root = st->rvalue;
   for (int i = 0; i < st->ncols; i++) {
     colmap m = st->cols[i];
@@ -467,7 +305,7 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
     const char *name = "(value)";
     if (m.field >= 0 && avro_value_get_by_index(&root, (size_t)m.field, &v, &name) != 0)
       return sg_fail(err, errlen, "Avro: reader field %d missing", m.field);
-    snprintf(st->path, sizeof st->path, "%s", name ? name : "?");
+    c.field = name;
     if (m.branch >= 0) {
       int disc = -1;
       avro_value_get_discriminant(&v, &disc);
@@ -476,7 +314,7 @@ static int decode_avro(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *
       if (avro_value_get_current_branch(&v, &br) != 0) continue;
       v = br;
     }
-    if (put_cell(&c, &v, b, row, first_col + i) != 0) return SG_DEC_ERROR;
+    if (sg_avro_put_cell(&c, &v, b, row, first_col + i) != 0) return SG_DEC_ERROR;
   }
   return SG_DEC_OK;
 }

@@ -3,18 +3,19 @@
  * and the little-endian words of the packed nested form. */
 #include <stdlib.h>
 #include <string.h>
+#include "../row/value.h"
 #include "../util/util.h"
 #include "decode.h"
 
 int sg_pack_u32(sg_buf *out, uint32_t v) {
   uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-  return sg_buf_append(out, b, 4);
+  return sg_dec_append(out, b, 4);
 }
 
 int sg_pack_u64(sg_buf *out, uint64_t v) {
   uint8_t b[8];
   for (int i = 0; i < 8; i++) b[i] = (uint8_t)(v >> (8 * i));
-  return sg_buf_append(out, b, 8);
+  return sg_dec_append(out, b, 8);
 }
 
 /* Magnitude by long division of a base-256 number by 10, digit by digit:
@@ -157,5 +158,55 @@ int sg_dec_timestamp_text(const char *s, size_t n, int64_t *micros) {
   }
   if (i != n) return -1;
   *micros = days * 86400000000LL + us;
+  return 0;
+}
+
+static int unpack(const sg_typeinfo *t, sg_val v, sg_batch *dst, uint32_t dst_row, int first_col, char *err,
+                  size_t errlen);
+
+int sg_batch_unpack_record(const sg_batch *src, uint32_t row, int col, sg_batch *dst, uint32_t dst_row,
+                           int first_col, char *err, size_t errlen) {
+  if (!src || col < 0 || col >= src->ncols || row >= src->nrows) return sg_fail(err, errlen, "no such source cell");
+  const sg_typeinfo *t = src->schema->cols[col].ti;
+  if (t->type != SG_T_RECORD) return sg_fail(err, errlen, "column %d is not a record", col);
+  if (sg_dec_check_col(dst, first_col, t->nfields, err, errlen) != 0) return -1;
+  if (dst_row >= dst->nrows) return sg_fail(err, errlen, "row %u was not pushed", dst_row);
+  sg_val v = {{0}, NULL, 0};
+  if (sg_row_val(src, row, col, &v)) return 0; /* NULL record: cells stay NULL */
+  /* the same batch's arena may move while we append to it: read a copy */
+  unsigned char *copy = NULL;
+  if (src == dst) {
+    copy = malloc(v.len ? v.len : 1);
+    if (!copy) return sg_fail(err, errlen, "out of memory");
+    memcpy(copy, v.p, v.len);
+    v.p = copy;
+  }
+  int rc = unpack(t, v, dst, dst_row, first_col, err, errlen);
+  free(copy);
+  return rc;
+}
+
+static int unpack(const sg_typeinfo *t, sg_val v, sg_batch *dst, uint32_t dst_row, int first_col, char *err,
+                  size_t errlen) {
+  sg_cursor c = {v.p, v.p + v.len};
+  for (int i = 0; i < t->nfields; i++) {
+    const sg_typeinfo *ft = t->field_types[i];
+    const sg_typeinfo *dt = dst->schema->cols[first_col + i].ti;
+    if (dt->type != ft->type) return sg_fail(err, errlen, "field \"%s\": column %d has another type", t->field_names[i], first_col + i);
+    sg_val fv;
+    const unsigned char *start = c.p + 1;
+    int rc = sg_packed_next(&c, ft, &fv);
+    if (rc < 0) return sg_fail(err, errlen, "malformed record value");
+    if (rc == 1) continue;
+    int kind = sg_type_kind(ft->type);
+    if (kind == SG_K_FIXED) {
+      sg_batch_set_i64(dst, dst_row, first_col + i, fv.d.i);
+      continue;
+    }
+    /* variable-width values lose their length prefix; raw16 and nested ones are their bytes */
+    const unsigned char *p = kind == SG_K_VAR ? fv.p : start;
+    size_t n = kind == SG_K_VAR ? fv.len : (size_t)(c.p - start);
+    if (sg_batch_set_bytes(dst, dst_row, first_col + i, p, n) != 0) return sg_fail(err, errlen, "batch arena is full");
+  }
   return 0;
 }

@@ -43,7 +43,7 @@ static void on_field(void *s, size_t len, void *ud) {
     st->offs = o;
     st->cap = cap;
   }
-  if (len && sg_buf_append(&st->text, s, len) != 0) st->oom = 1;
+  if (len && sg_dec_append(&st->text, s, len) != 0) st->oom = 1;
   st->offs[++st->nfields] = st->text.len;
 }
 
@@ -137,7 +137,7 @@ int sg_csv_header(const uint8_t *buf, size_t len, char delimiter, sg_buf *names,
     const uint8_t *f = field(st, (size_t)i);
     if (n == 0 || memchr(f, 0, n)) rc = sg_fail(err, errlen, "CSV header column %zu: empty or has a NUL byte", i + 1);
     else if (!sg_utf8_valid(f, n, &off)) rc = sg_fail(err, errlen, "CSV header column %zu: invalid UTF-8", i + 1);
-    else if (sg_buf_append(names, f, n) != 0 || sg_buf_putc(names, 0) != 0) rc = sg_fail(err, errlen, "out of memory");
+    else if (sg_dec_append(names, f, n) != 0 || sg_buf_putc(names, 0) != 0) rc = sg_fail(err, errlen, "out of memory");
   }
   int count = rc == 0 ? (int)st->nfields : -1;
   free_csv(st);

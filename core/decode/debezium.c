@@ -164,7 +164,7 @@ static int scalar(ctx *c, int32_t i, const sg_typeinfo *t, int hint, uint64_t *w
       *word = (uint64_t)v;
       return 0;
     case SG_T_NUMERIC:
-      if (x->type == SG_J_NUM) return sg_buf_append(out, c->st->doc.text + x->start, x->end - x->start);
+      if (x->type == SG_J_NUM) return sg_dec_append(out, c->st->doc.text + x->start, x->end - x->start);
       if (hint == SG_DBZ_H_VARIABLE_DECIMAL) {
         int32_t sc = sg_json_get(&c->st->doc, i, "scale"), val = sg_json_get(&c->st->doc, i, "value");
         int64_t scale;
@@ -187,10 +187,10 @@ static int scalar(ctx *c, int32_t i, const sg_typeinfo *t, int hint, uint64_t *w
       for (size_t k = 0; k < n; k++)
         if (!strchr("0123456789.-+eE", p[k]) || !p[k]) return bad(c, i, "expected a decimal number");
       if (n == 0) return bad(c, i, "expected a decimal number");
-      return sg_buf_append(out, p, n);
+      return sg_dec_append(out, p, n);
     case SG_T_TEXT:
       if (str(c, i, &p, &n) != 0) return -1;
-      return sg_buf_append(out, p, n);
+      return sg_dec_append(out, p, n);
     case SG_T_BYTEA:
       if (str(c, i, &p, &n) != 0) return -1;
       return base64((const uint8_t *)p, n, out) != 0 ? bad(c, i, "expected base64 bytes") : 0;
@@ -198,13 +198,13 @@ static int scalar(ctx *c, int32_t i, const sg_typeinfo *t, int hint, uint64_t *w
       uint8_t u[16];
       if (str(c, i, &p, &n) != 0) return -1;
       if (sg_dec_uuid(p, n, u) != 0) return bad(c, i, "expected a UUID");
-      return sg_buf_append(out, u, 16);
+      return sg_dec_append(out, u, 16);
     }
     case SG_T_JSONB:
-      if (x->type != SG_J_STR) return sg_buf_append(out, c->st->doc.text + x->start, x->end - x->start);
+      if (x->type != SG_J_STR) return sg_dec_append(out, c->st->doc.text + x->start, x->end - x->start);
       if (str(c, i, &p, &n) != 0) return -1;
       if (sg_json_validate((const uint8_t *)p, n, NULL, 0) != 0) return bad(c, i, "string holds no valid JSON");
-      return sg_buf_append(out, p, n);
+      return sg_dec_append(out, p, n);
     default: return bad(c, i, "type not supported in Debezium JSON");
   }
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../include/sinkgate_ffi.h"
+#include "../util/util.h"
 
 typedef int (*sg_decode_fn)(sg_decoder *d, const uint8_t *buf, size_t len, sg_batch *b, uint32_t row,
                             int first_col, char *err, size_t errlen);
@@ -62,6 +63,13 @@ int sg_dec_uuid(const char *s, size_t n, uint8_t out[16]);
 int sg_dec_timestamp_text(const char *s, size_t n, int64_t *micros);
 int sg_dec_date_text(const char *s, size_t n, int64_t *days);
 int sg_dec_time_text(const char *s, size_t n, int64_t *micros);
+
+/* sg_buf_append for decoders, where empty pieces (an empty string field)
+ * are common: skipping them keeps an empty buffer's NULL data pointer out
+ * of pointer arithmetic (UBSan, found by the Debezium fuzzer). */
+static inline int sg_dec_append(sg_buf *b, const void *p, size_t n) {
+  return n ? sg_buf_append(b, p, n) : 0;
+}
 
 /* Packed nested values (core/row/value.h) appended to a scratch buffer. */
 int sg_pack_u32(sg_buf *out, uint32_t v);

@@ -251,7 +251,7 @@ static int put_utf8(sg_buf *out, unsigned u) {
   else
     b[0] = (uint8_t)(0xF0 | (u >> 18)), b[1] = (uint8_t)(0x80 | ((u >> 12) & 0x3F)),
     b[2] = (uint8_t)(0x80 | ((u >> 6) & 0x3F)), b[3] = (uint8_t)(0x80 | (u & 0x3F)), n = 4;
-  return sg_buf_append(out, b, n);
+  return sg_dec_append(out, b, n);
 }
 
 /* The parser validated the string, so escapes here are well-formed. */

@@ -501,6 +501,13 @@ int sg_dbz_parse(sg_decoder *d, const uint8_t *buf, size_t len, sg_dbz_info *inf
 /* Writes the before (which = 0) or after (1) image of the parsed message. */
 int sg_dbz_fill(sg_decoder *d, int which, sg_batch *b, uint32_t row, int first_col, char *err, size_t errlen);
 
+/* Copies the fields of the record in cell (row, col) of src into cells
+ * [first_col, first_col + nfields) of row dst_row of dst (types must match
+ * the record's field types): how Avro Debezium envelopes (before/after
+ * record columns) become rows. A NULL record leaves the cells NULL. */
+int sg_batch_unpack_record(const sg_batch *src, uint32_t row, int col, sg_batch *dst, uint32_t dst_row,
+                           int first_col, char *err, size_t errlen);
+
 int sg_decoder_ncols(const sg_decoder *d);
 /* Decodes one message into row `row` (Debezium: the after image, or the
  * before image of a delete). Returns SG_DEC_*. */

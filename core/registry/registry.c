@@ -234,7 +234,7 @@ static int get_body(sg_registry *r, const char *path, sg_buf *out, sg_registry_r
   int rc = request(r, "GET", path, NULL, res);
   if (rc != 0) return -1;
   out->len = 0;
-  if (sg_buf_append(out, r->body.data ? r->body.data : "", r->body.len) != 0)
+  if (r->body.len && sg_buf_append(out, r->body.data, r->body.len) != 0)
     return sg_fail(res->message, sizeof res->message, "out of memory");
   return 0;
 }

@@ -157,6 +157,32 @@ end
 
 function D:relation_columns() return self.columns end
 
+-- Avro Debezium envelopes: an Avro decoder on the envelope schema yields
+-- columns before/after (records of the row type), op, source, …; this
+-- says where they are and what the row's own columns are:
+-- { columns = { … } (the row type's fields), before = i, after = i, op = i }
+-- (1-based envelope column indexes) or nil, message.
+function M.avro_debezium(envelope_columns)
+  local at = {}
+  for i, c in ipairs(envelope_columns) do at[c[1]] = i end
+  local b, a = at.before, at.after
+  if not b or not a or not at.op then return nil, "not a Debezium envelope: needs before, after and op fields" end
+  local bt, atype = envelope_columns[b][2], envelope_columns[a][2]
+  if bt.name ~= "record" or atype.name ~= "record" then return nil, "Debezium before/after must be records" end
+  local cols = {}
+  for i, f in ipairs(atype.fields) do cols[i] = { f.name, f.type, not_null = not f.nullable } end
+  return { columns = cols, before = b, after = a, op = at.op }
+end
+
+-- Copies the record in cell (row, col) of src (0-based col) into the cells
+-- of dst's row dst_row from first_col: one Debezium image into a row.
+function M.unpack_record(src, row, col, dst, dst_row, first_col)
+  if C.sg_batch_unpack_record(src, row, col, dst, dst_row, first_col, core.errbuf, core.ERRLEN) ~= 0 then
+    return nil, core.err()
+  end
+  return true
+end
+
 -- Decodes bytes into cells [first_col, …) of pushed row `row`; Avro writer
 -- schemas missing from the cache are fetched once through opts.fetch.
 function D:into(batch, row, first_col, bytes)

@@ -186,6 +186,34 @@ describe("Avro decoder", function()
     assert.equal("k-1", rows.get(b, r, 0, rel.columns[1].type))
   end)
 
+  it("decodes a Debezium envelope in Avro and unpacks its before/after images into rows", function()
+    local value = { type = "record", name = "Value", fields = { { name = "id", type = "long" },
+      { name = "name", type = { "null", "string" } }, { name = "tags", type = { type = "array", items = "string" } } } }
+    local env = { type = "record", name = "Envelope", namespace = "db.inv", fields = {
+      { name = "before", type = { "null", value } }, { name = "after", type = { "null", "Value" } },
+      { name = "source", type = { type = "record", name = "Source", fields = { { name = "lsn", type = { "null", "long" } } } } },
+      { name = "op", type = "string" }, { name = "ts_ms", type = { "null", "long" } } } }
+    local _, rel = setup(env, {})
+    local shape = decode.avro_debezium(assert(decode.new("avro", { schema = cjson.encode(env) })):relation_columns())
+    assert.same({ 1, 2, 4 }, { shape.before, shape.after, shape.op })
+    local inner = assert(relation.new("v", shape.columns))
+    local msg = py_encode({ { schema = env, datum = { before = { id = 1, name = "a", tags = { "x" } },
+      after = { id = 1, name = cjson.null, tags = { "y", "z" } }, source = { lsn = 77 }, op = "u", ts_ms = 5 } } })[1]
+    local d = assert(decode.new("avro", { schema = cjson.encode(env), fetch = function() return cjson.encode(env) end }))
+    local eb = ffi.gc(C.sg_batch_new(rel:c_schema(), 2), C.sg_batch_free)
+    local er = C.sg_batch_push_row(eb, 1, 1)
+    assert(d:into(eb, er, 0, framed(4, msg)))
+    local vb = ffi.gc(C.sg_batch_new(inner:c_schema(), 2), C.sg_batch_free)
+    local rb, ra = C.sg_batch_push_row(vb, 1, -1), C.sg_batch_push_row(vb, 1, 1)
+    assert(decode.unpack_record(eb, er, shape.before - 1, vb, rb, 0))
+    assert(decode.unpack_record(eb, er, shape.after - 1, vb, ra, 0))
+    local function get(r, i) return rows.get(vb, r, i - 1, inner.columns[i].type) end
+    assert.same({ 1, "a", { "x", n = 1 } }, { get(rb, 1), get(rb, 2), get(rb, 3) })
+    assert.same({ 1, { "y", "z", n = 2 } }, { get(ra, 1), get(ra, 3) })
+    assert.is_nil(get(ra, 2))
+    assert.equal("u", rows.get(eb, er, shape.op - 1, rel.columns[shape.op].type))
+  end)
+
   it("rejects bad messages with a clear error instead of crashing", function()
     local s = { type = "record", name = "e", fields = { { name = "s", type = "string" }, { name = "n", type = "long" } } }
     local incompatible = { type = "record", name = "e", fields = { { name = "s", type = "long" } } }

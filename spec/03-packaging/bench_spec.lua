@@ -46,4 +46,13 @@ describe("benchmark tools", function()
     assert.matches("sinkgate Avro %(with wire header%)%s+[%d.]+ ns/row", out)
     assert.matches("avro%-c generic value API%s+[%d.]+ ns/row", out)
   end)
+
+  it("the decode bench reports ns/message for every source format and avro-c's reader", function()
+    local rc = os.execute("make -s build/decode_bench >/dev/null 2>&1")
+    assert.is_true(rc == 0 or rc == true)
+    local out = io.popen("build/decode_bench 20000 2>&1"):read("*a")
+    for _, f in ipairs({ "avro", "avro%-resol", "avro%-c", "json", "text", "bytes", "csv", "debezium" }) do
+      assert.matches("decode " .. f .. "%s+[%d.]+ ns/msg", out)
+    end
+  end)
 end)
