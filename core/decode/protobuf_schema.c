@@ -331,6 +331,16 @@ static int compile_msg(build *B, named *m, int depth) {
     for (size_t j = 0; j < i; j++)
       if (strcmp(fields[i].name, fields[j].name) == 0)
         return sg_fail(B->err, B->errlen, "%s: field name %s is used twice", m->name, fields[i].name);
+  /* Small field numbers (the usual case) get a direct table instead of a binary search. */
+  int32_t maxnum = mp->n_field ? fields[by_number[mp->n_field - 1]].number : 0;
+  if (maxnum < 1024 && mp->n_field < 32768) {
+    int16_t *direct = malloc(((size_t)maxnum + 1) * sizeof *direct);
+    if (!direct) return sg_fail(B->err, B->errlen, "out of memory");
+    for (int32_t k = 0; k <= maxnum; k++) direct[k] = -1;
+    for (size_t i = 0; i < mp->n_field; i++) direct[fields[i].number] = (int16_t)i;
+    d->msgs[idx].direct = direct;
+    d->msgs[idx].ndirect = maxnum + 1;
+  }
   for (size_t i = 0; i < mp->n_field; i++)
     if (fields[i].map && check_map_entry(B, &d->msgs[fields[i].msg]) != 0) return -1;
   m->state = 2;
@@ -338,7 +348,7 @@ static int compile_msg(build *B, named *m, int depth) {
   return idx;
 }
 
-int pb_msg_find(const pb_msg *m, int32_t number) {
+int pb_msg_find_slow(const pb_msg *m, int32_t number) {
   int lo = 0, hi = m->nfields - 1;
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
@@ -368,6 +378,7 @@ void sg_pb_decoder_free(sg_pb_decoder *d) {
     }
     free(m->fields);
     free(m->by_number);
+    free(m->direct);
     free(m->full_name);
   }
   for (int i = 0; i < d->nenums; i++) {

@@ -87,15 +87,21 @@ static int skip_group(pb_ctx *c, const uint8_t **pp, const uint8_t *end, uint32_
   return sg_fail(c->err, c->errlen, "group %u is not closed", number);
 }
 
-static int push_occ(pb_ctx *c, const pb_occ *o) {
+static int reserve_occ(pb_ctx *c, size_t extra) {
   sg_pb_decoder *d = c->d;
-  if (d->nocc == d->capocc) {
-    size_t cap = d->capocc ? d->capocc * 2 : 256;
-    pb_occ *n = realloc(d->occ, cap * sizeof *n);
-    if (!n) return sg_fail(c->err, c->errlen, "out of memory");
-    d->occ = n;
-    d->capocc = cap;
-  }
+  if (d->nocc + extra <= d->capocc) return 0;
+  size_t cap = d->capocc ? d->capocc : 256;
+  while (cap < d->nocc + extra) cap *= 2;
+  pb_occ *n = realloc(d->occ, cap * sizeof *n);
+  if (!n) return sg_fail(c->err, c->errlen, "out of memory");
+  d->occ = n;
+  d->capocc = cap;
+  return 0;
+}
+
+static inline int push_occ(pb_ctx *c, const pb_occ *o) {
+  sg_pb_decoder *d = c->d;
+  if (d->nocc == d->capocc && reserve_occ(c, 1) != 0) return -1;
   ((pb_occ *)d->occ)[d->nocc++] = *o;
   return 0;
 }
@@ -184,10 +190,8 @@ int pb_scan(pb_ctx *c, const pb_msg *m, const uint8_t *p, size_t len, size_t a, 
   memset(start, 0, ((size_t)m->nfields + 1 + (size_t)m->noneof) * sizeof *start);
   for (size_t k = 0; k < n; k++) start[((pb_occ *)d->occ)[raw + k].field + 1]++;
   for (int i = 0; i < m->nfields; i++) start[i + 1] += start[i];
-  for (size_t k = 0; k < n; k++) {
-    pb_occ o = ((pb_occ *)d->occ)[raw + k];
-    if (push_occ(c, &o) != 0) return -1; /* keeps the stack big enough */
-  }
+  if (reserve_occ(c, n) != 0) return -1; /* the sorted copy goes above the raw ones */
+  d->nocc += n;
   pb_occ *all = d->occ;
   uint32_t *fill = start + m->nfields + 1 + m->noneof; /* reserved above, not kept */
   memcpy(fill, start, ((size_t)m->nfields + 1) * sizeof *fill);
