@@ -27,5 +27,5 @@ $(FUZZ_PB): fuzz/decode_protobuf_fuzz.c $(CORE_SRC) $(HEADERS) $(PB_DESC).c $(FU
 
 fuzz-protobuf-run: $(FUZZ_PB)
 	@mkdir -p $(BUILD)/fuzz/corpus-protobuf
-	$(FUZZ_PB) -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
+	$(FUZZ_PB) -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 -artifact_prefix=$(BUILD)/fuzz/ \
 	  $(BUILD)/fuzz/corpus-protobuf fuzz/seeds/protobuf
