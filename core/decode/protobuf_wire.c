@@ -60,6 +60,7 @@ static int skip_group(pb_ctx *c, const uint8_t **pp, const uint8_t *end, uint32_
     uint64_t tag, v;
     if (pb_read_varint(pp, end, &tag) != 0) return sg_fail(c->err, c->errlen, "truncated tag");
     uint32_t wt = (uint32_t)(tag & 7), num = (uint32_t)(tag >> 3);
+    if ((tag >> 3) == 0 || (tag >> 3) > 536870911) return sg_fail(c->err, c->errlen, "bad field number in a group");
     switch (wt) {
       case PB_WT_VARINT:
         if (pb_read_varint(pp, end, &v) != 0) return sg_fail(c->err, c->errlen, "truncated varint");
@@ -428,9 +429,9 @@ int pb_decode_record(pb_ctx *c, int msg, const uint8_t *p, size_t len, size_t a,
   for (int i = 0; i < m->nfields; i++) {
     size_t flag = d->out.len;
     if (sg_buf_putc(&d->out, 0) != 0) return sg_fail(c->err, c->errlen, "out of memory");
-    size_t a, e;
-    int absent = pb_field_range(d, m, &s, i, &a, &e);
-    int r = pb_put_field(c, m, i, a, e, absent, depth);
+    size_t fa, fb;
+    int absent = pb_field_range(d, m, &s, i, &fa, &fb);
+    int r = pb_put_field(c, m, i, fa, fb, absent, depth);
     if (r < 0) return -1;
     if (r == 1) d->out.data[flag] = 1;
   }
