@@ -65,8 +65,9 @@ static int add_named(named **v, int *n, int *cap, char *name, const void *proto,
   return 0;
 }
 
-static int collect_msg(build *B, const char *scope, const MsgProto *m, int proto3) {
+static int collect_msg(build *B, const char *scope, const MsgProto *m, int proto3, int depth) {
   if (!m->name) return sg_fail(B->err, B->errlen, "descriptor set: a message without a name");
+  if (depth > PB_MAX_DEPTH) return sg_fail(B->err, B->errlen, "descriptor set: messages declared deeper than %d", PB_MAX_DEPTH);
   char *full = join(scope, m->name);
   if (add_named(&B->msgs, &B->nmsgs, &B->capmsgs, full, m, proto3) != 0) return sg_fail(B->err, B->errlen, "out of memory");
   for (size_t i = 0; i < m->n_enum_type; i++) {
@@ -75,7 +76,7 @@ static int collect_msg(build *B, const char *scope, const MsgProto *m, int proto
       return sg_fail(B->err, B->errlen, "out of memory");
   }
   for (size_t i = 0; i < m->n_nested_type; i++)
-    if (collect_msg(B, full, m->nested_type[i], proto3) != 0) return -1;
+    if (collect_msg(B, full, m->nested_type[i], proto3, depth + 1) != 0) return -1;
   return 0;
 }
 
@@ -90,7 +91,7 @@ static int collect(build *B, const FDSet *set) {
         return sg_fail(B->err, B->errlen, "out of memory");
     }
     for (size_t i = 0; i < fp->n_message_type; i++)
-      if (collect_msg(B, fp->package, fp->message_type[i], proto3) != 0) return -1;
+      if (collect_msg(B, fp->package, fp->message_type[i], proto3, 0) != 0) return -1;
   }
   return 0;
 }
