@@ -189,28 +189,40 @@ int pb_scan(pb_ctx *c, const pb_msg *m, const uint8_t *p, size_t len, size_t a, 
   uint32_t *start = d->counts + s->cbase;
   d->ncounts += (size_t)m->nfields + 1 + (size_t)m->noneof;
   memset(start, 0, ((size_t)m->nfields + 1 + (size_t)m->noneof) * sizeof *start);
-  for (size_t k = 0; k < n; k++) start[((pb_occ *)d->occ)[raw + k].field + 1]++;
-  for (int i = 0; i < m->nfields; i++) start[i + 1] += start[i];
-  if (reserve_occ(c, n) != 0) return -1; /* the sorted copy goes above the raw ones */
-  d->nocc += n;
-  pb_occ *all = d->occ;
-  uint32_t *fill = start + m->nfields + 1 + m->noneof; /* reserved above, not kept */
-  memcpy(fill, start, ((size_t)m->nfields + 1) * sizeof *fill);
+  int sorted = 1; /* writers usually send fields in declaration order: then no copy is needed */
+  int32_t prev = -1;
   for (size_t k = 0; k < n; k++) {
-    pb_occ o = all[raw + k];
-    all[raw + n + fill[o.field]++] = o;
+    int32_t f = ((pb_occ *)d->occ)[raw + k].field;
+    start[f + 1]++;
+    sorted &= f >= prev;
+    prev = f;
   }
+  for (int i = 0; i < m->nfields; i++) start[i + 1] += start[i];
+  size_t base = raw;
+  if (!sorted) {
+    if (reserve_occ(c, n) != 0) return -1; /* the sorted copy goes above the raw ones */
+    d->nocc += n;
+    base = raw + n;
+    pb_occ *all = d->occ;
+    uint32_t *fill = start + m->nfields + 1 + m->noneof; /* reserved above, not kept */
+    memcpy(fill, start, ((size_t)m->nfields + 1) * sizeof *fill);
+    for (size_t k = 0; k < n; k++) {
+      pb_occ o = all[raw + k];
+      all[base + fill[o.field]++] = o;
+    }
+  }
+  const pb_occ *all = d->occ;
   /* The oneof rule: per oneof, the member whose last occurrence is latest. */
   uint32_t *winner = start + m->nfields + 1;
   for (int i = 0; i < m->noneof; i++) winner[i] = UINT32_MAX;
-#define LAST_SEQ(i) (all[raw + n + start[(i) + 1] - 1].seq)
+#define LAST_SEQ(i) (all[base + start[(i) + 1] - 1].seq)
   for (int i = 0; i < m->nfields; i++) {
     int g = m->fields[i].oneof;
     if (g < 0 || start[i] == start[i + 1]) continue;
     if (winner[g] == UINT32_MAX || LAST_SEQ(i) > LAST_SEQ(winner[g])) winner[g] = (uint32_t)i;
   }
 #undef LAST_SEQ
-  s->base = raw + n;
+  s->base = base;
   s->n = n;
   return 0;
 }
