@@ -22,5 +22,5 @@ $(FUZZ_PB): FUZZ_CFLAGS += -DSG_FUZZ_FDS='"$(abspath $(FUZZ_PB_FDS))"'
 
 fuzz-protobuf-run: $(FUZZ_PB)
 	@mkdir -p $(FUZZ_DIR)/corpus-protobuf
-	$(FUZZ_PB) -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
+	$(FUZZ_PB) -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 -artifact_prefix=$(FUZZ_DIR)/ \
 	  $(FUZZ_DIR)/corpus-protobuf fuzz/seeds/protobuf

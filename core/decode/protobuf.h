@@ -55,6 +55,8 @@ typedef struct pb_msg {
   int nfields;
   pb_field *fields;  /* declaration order = column/record field order */
   int32_t *by_number;/* field indexes sorted by field number */
+  int16_t *direct;   /* field index by number (-1: none) when numbers are small, else NULL */
+  int32_t ndirect;
   int noneof;
 } pb_msg;
 
@@ -80,8 +82,13 @@ struct sg_pb_decoder {
   int checked_col, checked_ncols;
 };
 
+int pb_msg_find_slow(const pb_msg *m, int32_t number);
+
 /* Index of the field with this number in m, or -1. */
-int pb_msg_find(const pb_msg *m, int32_t number);
+static inline int pb_msg_find(const pb_msg *m, int32_t number) {
+  if (m->direct) return number < m->ndirect ? m->direct[number] : -1;
+  return pb_msg_find_slow(m, number);
+}
 
 /* ---- the reader shared by protobuf_wire.c, protobuf_map.c and protobuf_decode.c ---- */
 

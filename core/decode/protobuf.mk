@@ -24,3 +24,19 @@ $(BUILD)/obj/pbgen/descriptor.pb-c.o: $(PB_DESC).c $(BUILD)/flags
 
 $(BUILD)/obj/decode/protobuf_schema.o: $(PB_DESC).h
 $(BUILD)/obj/decode/protobuf_schema.o: ALL_CFLAGS += -I$(PB_GEN)
+
+# bench/decode_protobuf_bench.c: sinkgate's decoder against protobuf-c's
+# generated unpacker (`make build/pb_bench && build/pb_bench`).
+PB_BENCH_GEN := $(BUILD)/gen/bench
+
+$(PB_BENCH_GEN)/row.pb-c.c: bench/protobuf/row.proto
+	@mkdir -p $(PB_BENCH_GEN)
+	protoc-c --c_out=$(PB_BENCH_GEN) -Ibench/protobuf row.proto
+
+$(PB_BENCH_GEN)/row.fds: bench/protobuf/row.proto
+	@mkdir -p $(PB_BENCH_GEN)
+	protoc --descriptor_set_out=$@ -Ibench/protobuf row.proto
+
+$(BUILD)/pb_bench: bench/decode_protobuf_bench.c $(PB_BENCH_GEN)/row.pb-c.c $(PB_BENCH_GEN)/row.fds $(CORE_OBJ)
+	$(CC) $(ALL_CFLAGS) -I$(PB_BENCH_GEN) -DPB_BENCH_FDS='"$(abspath $(PB_BENCH_GEN)/row.fds)"' -o $@ \
+	  bench/decode_protobuf_bench.c $(PB_BENCH_GEN)/row.pb-c.c $(CORE_OBJ) $(PKG_LIBS) -lm

@@ -65,8 +65,9 @@ static int add_named(named **v, int *n, int *cap, char *name, const void *proto,
   return 0;
 }
 
-static int collect_msg(build *B, const char *scope, const MsgProto *m, int proto3) {
+static int collect_msg(build *B, const char *scope, const MsgProto *m, int proto3, int depth) {
   if (!m->name) return sg_fail(B->err, B->errlen, "descriptor set: a message without a name");
+  if (depth > PB_MAX_DEPTH) return sg_fail(B->err, B->errlen, "descriptor set: messages declared deeper than %d", PB_MAX_DEPTH);
   char *full = join(scope, m->name);
   if (add_named(&B->msgs, &B->nmsgs, &B->capmsgs, full, m, proto3) != 0) return sg_fail(B->err, B->errlen, "out of memory");
   for (size_t i = 0; i < m->n_enum_type; i++) {
@@ -75,7 +76,7 @@ static int collect_msg(build *B, const char *scope, const MsgProto *m, int proto
       return sg_fail(B->err, B->errlen, "out of memory");
   }
   for (size_t i = 0; i < m->n_nested_type; i++)
-    if (collect_msg(B, full, m->nested_type[i], proto3) != 0) return -1;
+    if (collect_msg(B, full, m->nested_type[i], proto3, depth + 1) != 0) return -1;
   return 0;
 }
 
@@ -90,7 +91,7 @@ static int collect(build *B, const FDSet *set) {
         return sg_fail(B->err, B->errlen, "out of memory");
     }
     for (size_t i = 0; i < fp->n_message_type; i++)
-      if (collect_msg(B, fp->package, fp->message_type[i], proto3) != 0) return -1;
+      if (collect_msg(B, fp->package, fp->message_type[i], proto3, 0) != 0) return -1;
   }
   return 0;
 }
@@ -331,6 +332,16 @@ static int compile_msg(build *B, named *m, int depth) {
     for (size_t j = 0; j < i; j++)
       if (strcmp(fields[i].name, fields[j].name) == 0)
         return sg_fail(B->err, B->errlen, "%s: field name %s is used twice", m->name, fields[i].name);
+  /* Small field numbers (the usual case) get a direct table instead of a binary search. */
+  int32_t maxnum = mp->n_field ? fields[by_number[mp->n_field - 1]].number : 0;
+  if (maxnum < 1024 && mp->n_field < 32768) {
+    int16_t *direct = malloc(((size_t)maxnum + 1) * sizeof *direct);
+    if (!direct) return sg_fail(B->err, B->errlen, "out of memory");
+    for (int32_t k = 0; k <= maxnum; k++) direct[k] = -1;
+    for (size_t i = 0; i < mp->n_field; i++) direct[fields[i].number] = (int16_t)i;
+    d->msgs[idx].direct = direct;
+    d->msgs[idx].ndirect = maxnum + 1;
+  }
   for (size_t i = 0; i < mp->n_field; i++)
     if (fields[i].map && check_map_entry(B, &d->msgs[fields[i].msg]) != 0) return -1;
   m->state = 2;
@@ -338,7 +349,7 @@ static int compile_msg(build *B, named *m, int depth) {
   return idx;
 }
 
-int pb_msg_find(const pb_msg *m, int32_t number) {
+int pb_msg_find_slow(const pb_msg *m, int32_t number) {
   int lo = 0, hi = m->nfields - 1;
   while (lo <= hi) {
     int mid = (lo + hi) / 2;
@@ -368,6 +379,7 @@ void sg_pb_decoder_free(sg_pb_decoder *d) {
     }
     free(m->fields);
     free(m->by_number);
+    free(m->direct);
     free(m->full_name);
   }
   for (int i = 0; i < d->nenums; i++) {

@@ -60,6 +60,7 @@ static int skip_group(pb_ctx *c, const uint8_t **pp, const uint8_t *end, uint32_
     uint64_t tag, v;
     if (pb_read_varint(pp, end, &tag) != 0) return sg_fail(c->err, c->errlen, "truncated tag");
     uint32_t wt = (uint32_t)(tag & 7), num = (uint32_t)(tag >> 3);
+    if ((tag >> 3) == 0 || (tag >> 3) > 536870911) return sg_fail(c->err, c->errlen, "bad field number in a group");
     switch (wt) {
       case PB_WT_VARINT:
         if (pb_read_varint(pp, end, &v) != 0) return sg_fail(c->err, c->errlen, "truncated varint");
@@ -87,15 +88,21 @@ static int skip_group(pb_ctx *c, const uint8_t **pp, const uint8_t *end, uint32_
   return sg_fail(c->err, c->errlen, "group %u is not closed", number);
 }
 
-static int push_occ(pb_ctx *c, const pb_occ *o) {
+static int reserve_occ(pb_ctx *c, size_t extra) {
   sg_pb_decoder *d = c->d;
-  if (d->nocc == d->capocc) {
-    size_t cap = d->capocc ? d->capocc * 2 : 256;
-    pb_occ *n = realloc(d->occ, cap * sizeof *n);
-    if (!n) return sg_fail(c->err, c->errlen, "out of memory");
-    d->occ = n;
-    d->capocc = cap;
-  }
+  if (d->nocc + extra <= d->capocc) return 0;
+  size_t cap = d->capocc ? d->capocc : 256;
+  while (cap < d->nocc + extra) cap *= 2;
+  pb_occ *n = realloc(d->occ, cap * sizeof *n);
+  if (!n) return sg_fail(c->err, c->errlen, "out of memory");
+  d->occ = n;
+  d->capocc = cap;
+  return 0;
+}
+
+static inline int push_occ(pb_ctx *c, const pb_occ *o) {
+  sg_pb_decoder *d = c->d;
+  if (d->nocc == d->capocc && reserve_occ(c, 1) != 0) return -1;
   ((pb_occ *)d->occ)[d->nocc++] = *o;
   return 0;
 }
@@ -182,30 +189,40 @@ int pb_scan(pb_ctx *c, const pb_msg *m, const uint8_t *p, size_t len, size_t a, 
   uint32_t *start = d->counts + s->cbase;
   d->ncounts += (size_t)m->nfields + 1 + (size_t)m->noneof;
   memset(start, 0, ((size_t)m->nfields + 1 + (size_t)m->noneof) * sizeof *start);
-  for (size_t k = 0; k < n; k++) start[((pb_occ *)d->occ)[raw + k].field + 1]++;
+  int sorted = 1; /* writers usually send fields in declaration order: then no copy is needed */
+  int32_t prev = -1;
+  for (size_t k = 0; k < n; k++) {
+    int32_t f = ((pb_occ *)d->occ)[raw + k].field;
+    start[f + 1]++;
+    sorted &= f >= prev;
+    prev = f;
+  }
   for (int i = 0; i < m->nfields; i++) start[i + 1] += start[i];
-  for (size_t k = 0; k < n; k++) {
-    pb_occ o = ((pb_occ *)d->occ)[raw + k];
-    if (push_occ(c, &o) != 0) return -1; /* keeps the stack big enough */
+  size_t base = raw;
+  if (!sorted) {
+    if (reserve_occ(c, n) != 0) return -1; /* the sorted copy goes above the raw ones */
+    d->nocc += n;
+    base = raw + n;
+    pb_occ *all = d->occ;
+    uint32_t *fill = start + m->nfields + 1 + m->noneof; /* reserved above, not kept */
+    memcpy(fill, start, ((size_t)m->nfields + 1) * sizeof *fill);
+    for (size_t k = 0; k < n; k++) {
+      pb_occ o = all[raw + k];
+      all[base + fill[o.field]++] = o;
+    }
   }
-  pb_occ *all = d->occ;
-  uint32_t *fill = start + m->nfields + 1 + m->noneof; /* reserved above, not kept */
-  memcpy(fill, start, ((size_t)m->nfields + 1) * sizeof *fill);
-  for (size_t k = 0; k < n; k++) {
-    pb_occ o = all[raw + k];
-    all[raw + n + fill[o.field]++] = o;
-  }
+  const pb_occ *all = d->occ;
   /* The oneof rule: per oneof, the member whose last occurrence is latest. */
   uint32_t *winner = start + m->nfields + 1;
   for (int i = 0; i < m->noneof; i++) winner[i] = UINT32_MAX;
-#define LAST_SEQ(i) (all[raw + n + start[(i) + 1] - 1].seq)
+#define LAST_SEQ(i) (all[base + start[(i) + 1] - 1].seq)
   for (int i = 0; i < m->nfields; i++) {
     int g = m->fields[i].oneof;
     if (g < 0 || start[i] == start[i + 1]) continue;
     if (winner[g] == UINT32_MAX || LAST_SEQ(i) > LAST_SEQ(winner[g])) winner[g] = (uint32_t)i;
   }
 #undef LAST_SEQ
-  s->base = raw + n;
+  s->base = base;
   s->n = n;
   return 0;
 }
@@ -424,9 +441,9 @@ int pb_decode_record(pb_ctx *c, int msg, const uint8_t *p, size_t len, size_t a,
   for (int i = 0; i < m->nfields; i++) {
     size_t flag = d->out.len;
     if (sg_buf_putc(&d->out, 0) != 0) return sg_fail(c->err, c->errlen, "out of memory");
-    size_t fa, fe;
-    int absent = pb_field_range(d, m, &s, i, &fa, &fe);
-    int r = pb_put_field(c, m, i, fa, fe, absent, depth);
+    size_t fa, fb;
+    int absent = pb_field_range(d, m, &s, i, &fa, &fb);
+    int r = pb_put_field(c, m, i, fa, fb, absent, depth);
     if (r < 0) return -1;
     if (r == 1) d->out.data[flag] = 1;
   }
