@@ -15,6 +15,9 @@ local function fn_where(f)
 end
 
 local function fmt_label(f)
+  if type(f) == "table" and f.plugin then -- a format plugin (sinkgate.plugin)
+    return ("%s (plugin %s)"):format(f.plugin.name, f.plugin.version)
+  end
   if type(f) == "table" then
     local reg = f.opts.registry.opts
     return ("avro (registry %s: %s)"):format(reg.name, secret.redact_url(reg.url))

@@ -204,7 +204,8 @@ local function finish(ctx, errors, opts)
     end
   end
   if #errors > 0 then return nil, errors end
-  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks }
+  -- plugins: what sg.plugin loaded, for `sinkgate check` (name, version, capabilities)
+  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks, plugins = ctx.plugins or {} }
 end
 
 local function load_yaml(text, path, opts, ctx, errors)
@@ -242,6 +243,7 @@ end
 function M.load_text(text, path, opts)
   opts = opts or {}
   local ctx = sg._begin()
+  ctx.config_dir = path:match("^(.*)/[^/]*$") or "." -- plugins/ beside the config
   local errors = {}
   if path:match("%.ya?ml$") then
     prescan_secret_names(text)

@@ -226,4 +226,10 @@ M.sink = {
 }
 for _, f in ipairs(ERROR_POLICY_FIELDS) do table.insert(M.sink.fields, f) end
 
+-- plugins (docs/plugins.md): a transform plugin in front of the sink's
+-- encoders, until views (sg.view) take transforms.
+table.insert(M.sink.fields, { "transform", "transform",
+  doc = "A transform plugin's instance (sg.plugin \"redact\" { … }): each row is rewritten by it before it is " ..
+    "encoded, partitioned and given headers; key columns pass through unchanged." })
+
 return M

@@ -37,6 +37,7 @@ local ENV = { upsert = C.SG_ENV_UPSERT, debezium = C.SG_ENV_DEBEZIUM }
 local PARTITION_REFRESH_MS = 30000
 
 local function fmt_code(f)
+  if type(f) == "table" and f.plugin then return C.SG_FMT_GIVEN end -- plugins: encoded in Lua
   return type(f) == "table" and C.SG_FMT_AVRO or FMT[f]
 end
 
@@ -59,7 +60,7 @@ end
 local function pairing_columns(p)
   local names = p.key or p.relation.keys[1] or {}
   local idx = {}
-  for i, n in ipairs(names) do idx[i] = p.relation.index[n] - 1 end
+  for i, n in ipairs(names) do idx[i] = (p.source_relation or p.relation).index[n] - 1 end
   return idx
 end
 
@@ -96,9 +97,10 @@ function M.new(p)
   local base, err = kafka_conf.for_connection(conn, {})
   if not base then return nil, err end
   self.conf = { keys = base, values = err }
-  self.input, err = input.new(o.from, p.relation)
+  local in_rel = p.source_relation or p.relation -- plugins: a transform changes what the sink publishes
+  self.input, err = input.new(o.from, in_rel)
   if not self.input then return nil, err end
-  self.batch = ffi.gc(C.sg_batch_new(p.relation:c_schema(), 4096), C.sg_batch_free)
+  self.batch = ffi.gc(C.sg_batch_new(in_rel:c_schema(), 4096), C.sg_batch_free)
   self.updates = ffi.gc(ffi.new("sg_updates[1]"), C.sg_updates_free)
   self.pair_cols, self.npair = c_ints(pairing_columns(p))
   local key_idx = {}
@@ -109,7 +111,12 @@ function M.new(p)
   self.problems = problems.new(p.name)
   self.bad = bad_rows.new(self)
   self.input:on_bad_row(self.bad:handler())
-  if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters, self.problems) end
+  -- plugins: transforms and format plugins (sinkgate.plugin.emit); routing reads the rows they produce
+  self.plugins = require("sinkgate.plugin.emit").new(p, self.problems, self.counters)
+  local out = self.plugins and self.plugins:output(self.batch) or self.batch
+  if o.into.partition_by or o.headers or self.plugins then
+    self.route = route.new(p, out, self.counters, self.problems)
+  end
   return self
 end
 

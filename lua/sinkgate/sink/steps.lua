@@ -23,17 +23,24 @@ local STALL_AFTER_MS = 5000
 -- transaction sends the same messages.
 function M:route_range(from, to)
   local parts, headers
+  -- plugins: transform and format plugins first (their rows, parts, headers)
+  local given
+  if self.plugins then
+    local err
+    given, err = self.plugins:range(self.batch, self.updates[0], from, to)
+    if not given then return nil, err end
+  end
   if self.route and self.opts.into.partition_by then
     local err
     parts, err = self.route:partitions(self.updates[0], from, to, self.partitions)
     if not parts then return nil, err end
   end
-  if self.route and self.opts.headers then
+  if self.route and (self.opts.headers or given and given.headers) then
     local err
-    headers, err = self.route:message_headers(self.updates[0], from, to)
+    headers, err = self.route:message_headers(self.updates[0], from, to, given and given.headers)
     if not headers then return nil, err end -- on_error = "fail"
   end
-  return { parts = parts, headers = headers }
+  return { parts = parts, headers = headers, given = given }
 end
 
 -- Starts the transaction of updates [from, to) with the given frontier;

@@ -1,0 +1,157 @@
+-- sinkgate.plugin.emit — the per-range work of format plugins and
+-- transforms, done before core/sink/emit.c sends the range: rows rewritten
+-- by the transform, keys and values encoded by plugin formats (as
+-- sg_msg_parts of format SG_FMT_GIVEN), and the headers a format adds
+-- (CloudEvents binary mode). A plugin that raises never takes the gateway
+-- down: under the sink's on_error = "count" the message is left out,
+-- counted as plugin_errors and reported (sink/problems.lua); under "fail"
+-- the sink fails and the others go on.
+local core = require "sinkgate.core"
+local rows = require "sinkgate.rows"
+local check = require "sinkgate.rows_check"
+local formats = require "sinkgate.plugin.formats"
+local transform = require "sinkgate.plugin.transform"
+
+local C, ffi = core.C, core.ffi
+local M = {}
+M.__index = M
+
+-- An emitter for the sink, or nil when it has neither a format plugin nor a transform.
+function M.new(plan, problems, counters)
+  local kf, vf = plan.key_format, plan.value_format
+  local key_fmt = formats.is_plugin(kf) and kf or nil
+  local value_fmt = formats.is_plugin(vf) and vf or nil
+  if not key_fmt and not value_fmt and not plan.opts.transform then return nil end
+  counters.plugin_errors = counters.plugin_errors or 0
+  local self = setmetatable({ plan = plan, problems = problems, counters = counters, key_fmt = key_fmt,
+    value_fmt = value_fmt, fail = plan.opts.on_error == "fail", meta = { topic = plan.topic, sink = plan.name } }, M)
+  if plan.opts.transform then self.transform = transform.runner(plan, problems, counters) end
+  return self
+end
+
+-- The batch the sink's routing and emission read (the transform's output).
+function M:output(batch)
+  return self.transform and self.transform.out or batch
+end
+
+local TWO53 = 2 ^ 53
+
+local function time_value(t)
+  return t < TWO53 and tonumber(t) or t
+end
+
+-- Runs fmt's encode; returns bytes, headers or nil, message.
+local function encode(fmt, row, meta)
+  local fn = fmt.runtime.encode
+  local ok, bytes, headers = pcall(fn, row, meta)
+  if not ok then
+    local where, msg = check.raised_at(fn, bytes)
+    return nil, where .. ": " .. msg
+  end
+  if type(bytes) ~= "string" then
+    return nil, ("%s: encode returned %s, expected a string of bytes"):format(check.defined_at(fn), type(bytes))
+  end
+  if headers ~= nil and type(headers) ~= "table" then
+    return nil, ("%s: encode's second result is %s, expected a table of headers"):format(check.defined_at(fn),
+      type(headers))
+  end
+  return bytes, headers
+end
+
+local function parts(n)
+  local p = { data = ffi.new("const void *[?]", n), lens = ffi.new("size_t[?]", n), flags = ffi.new("uint8_t[?]", n) }
+  p.c = ffi.new("sg_msg_parts", { data = p.data, lens = p.lens, flags = p.flags })
+  return p
+end
+
+-- Prepares (once) the plugin formats: their prepare(info) may fail the sink.
+function M:prepare()
+  if self.prepared then return true end
+  for _, f in ipairs({ self.key_fmt, self.value_fmt }) do
+    if f and f.runtime.prepare then
+      local ok, res, err = pcall(f.runtime.prepare, { relation = self.plan.relation, topic = self.plan.topic,
+        sink = self.plan.name })
+      if not ok or not res then
+        return nil, ("sinks.%s: plugin %s: prepare failed: %s"):format(self.plan.name, f.plugin.name,
+          tostring(ok and err or res))
+      end
+    end
+  end
+  self.prepared = true
+  return true
+end
+
+-- Work for updates [from, to) of u over `batch` (the sink's input batch):
+-- returns { batch =, key =, value =, headers = { [i] = map }, keep = … }
+-- or nil, error (on_error = "fail", or a failed prepare).
+function M:range(batch, u, from, to)
+  local ok, err = self:prepare()
+  if not ok then return nil, err end
+  local out = batch
+  if self.transform then
+    out, err = self.transform:rewrite(batch)
+    if not out then return nil, err end
+  end
+  local n = math.max(1, to - from)
+  local res = { batch = out, keep = {} }
+  local key, value
+  if self.key_fmt then key = parts(n) res.key = key.c end
+  if self.value_fmt then value = parts(n) res.value = value.c end
+  local flags = (value or key) and (value or key).flags
+  if not flags and self.transform then -- a transform alone: flags only, to leave skipped rows out
+    value = { flags = ffi.new("uint8_t[?]", n) }
+    value.c = ffi.new("sg_msg_parts", { flags = value.flags })
+    res.value = value.c
+  end
+  local view = rows.view(self.plan.relation, out)
+  local skipped = self.transform and self.transform.skipped or {}
+  local meta, upsert = self.meta, self.plan.envelope == "upsert"
+  for i = from, to - 1 do
+    local up = u.items[i]
+    local k = i - from
+    local r = up.after >= 0 and up.after or up.before
+    if skipped[tonumber(up.after)] or skipped[tonumber(up.before)] then
+      (value or key).flags[k] = C.SG_PART_SKIP
+    else
+      meta.time, meta.op = time_value(up.time), up.after >= 0 and "upsert" or "delete"
+      local failed
+      if key then
+        local bytes, berr = encode(self.key_fmt, view:at(r), meta)
+        if bytes then
+          res.keep[#res.keep + 1] = bytes
+          key.data[k], key.lens[k] = bytes, #bytes
+        else
+          failed = berr
+        end
+      end
+      if self.value_fmt and not failed then
+        if upsert and up.after < 0 then
+          value.flags[k] = C.SG_PART_NULL -- a tombstone: nothing to encode
+        else
+          local bytes, headers = encode(self.value_fmt, view:at(up.after), meta)
+          if bytes then
+            res.keep[#res.keep + 1] = bytes
+            value.data[k], value.lens[k] = bytes, #bytes
+            if headers then
+              res.headers = res.headers or {}
+              res.headers[k + 1] = headers
+            end
+          else
+            failed = headers
+          end
+        end
+      end
+      if failed then
+        local text = ("sinks.%s: plugin: %s"):format(self.plan.name, failed)
+        if self.fail then return nil, text .. " (on_error = \"fail\")" end
+        self.counters.plugin_errors = self.counters.plugin_errors + 1
+        self.problems:note("plugin_errors", text, "the message was not sent")
+        ;(value or key).flags[k] = C.SG_PART_SKIP
+      end
+    end
+  end
+  res.keep[#res.keep + 1] = { key, value }
+  return res
+end
+
+return M
