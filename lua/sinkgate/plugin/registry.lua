@@ -88,9 +88,10 @@ function M.check(desc, path)
     fail(path, "a plugin module must return a descriptor table, got " .. type(desc))
     return nil, problems
   end
+  -- `options` is checked by check_options (its type has no validate rule)
   local shape = { fields = {} }
-  for i, f in ipairs(M.DESCRIPTOR.fields) do
-    shape.fields[i] = f[2] == "plugin_options" and { f[1], "table", default = f.default } or f
+  for _, f in ipairs(M.DESCRIPTOR.fields) do
+    if f[2] ~= "plugin_options" then shape.fields[#shape.fields + 1] = f end
   end
   local extra = {}
   for k, v in pairs(desc) do
@@ -100,11 +101,12 @@ function M.check(desc, path)
     if not known then extra[k] = v end
   end
   local plain = {}
-  for k, v in pairs(desc) do if extra[k] == nil then plain[k] = v end end
+  for k, v in pairs(desc) do if extra[k] == nil and k ~= "options" then plain[k] = v end end
   local errs = {}
   local out = validate.check_spec(shape, plain, path, function() return "" end, errs)
   for _, e in ipairs(errs) do problems[#problems + 1] = (e:gsub("^: ", "")) end
-  if type(desc.options) == "table" then check_options(desc.options, path .. ".options", fail) end
+  if desc.options ~= nil then check_options(desc.options, path .. ".options", fail) end
+  out.options = desc.options
   for i, c in ipairs(out.capabilities or {}) do
     if not M.CAPABILITIES[c] then
       local names = {}
