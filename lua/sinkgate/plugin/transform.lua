@@ -34,7 +34,7 @@ function M.relation(src, o, path, problems)
   local p = path .. ".transform"
   local cols = public_columns(src)
   if t.runtime.columns then
-    local ok, res = pcall(t.runtime.columns, cols)
+    local ok, res = pcall(t.runtime.columns, cols, { key = o.key or {}, relation = src.name })
     if not ok or type(res) ~= "table" then
       problems[#problems + 1] = ("%s: plugin %s: columns() %s"):format(p, t.plugin.name,
         ok and ("returned " .. type(res) .. ", expected a list of columns") or ("failed: " .. tostring(res)))
