@@ -58,8 +58,7 @@ local function main(opts, pos)
     log.out_json(doc, json.pretty)
   else
     local text = describe.plans_text(pos[1], plans)
-    for _, d in ipairs(decls.plugins) do text = text .. "
-" .. require("sinkgate.plugin").describe(d) end
+    for _, d in ipairs(decls.plugins) do text = text .. "\n" .. require("sinkgate.plugin").describe(d) end
     log.out(text)
   end
   return 0
