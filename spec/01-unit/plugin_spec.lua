@@ -180,12 +180,13 @@ sg.sink "s" { from = src, into = { connection = kafka, topic = "t" }, key = { "i
     assert.equal("v:cy", msgs[2].value)
     assert.equal(1, info.counters.plugin_errors)
     assert.equal("plugin_errors", info.errors[1].kind)
-    assert.matches("flaky.lua:6: cannot encode bob", info.errors[1].first_error, 1, true)
+    assert.matches("flaky.lua:6: sinks.flaky_count.value_format: plugin flaky: cannot encode bob", info.errors[1].first_error, 1, true)
     assert.equal("a", testing.header(msgs[1], "tenant")) -- a headers plugin
     assert.equal("1", testing.header(msgs[1], "id"))
     local ok, err = pcall(testing.render, DIR .. "/errors.lua", "flaky_fail")
     assert.is_false(ok)
-    assert.matches("sink flaky_fail failed: sinks.flaky_fail: plugin: .*cannot encode bob %(on_error = \"fail\"%)", err)
+    assert.matches("sink flaky_fail failed: .*flaky.lua:6: sinks.flaky_fail.value_format: plugin flaky: cannot " ..
+      "encode bob %(on_error = \"fail\"%)", err)
   end)
 
   it("asks for ticks on an endless input", function()

@@ -142,7 +142,11 @@ function M:range(batch, u, from, to)
         end
       end
       if failed then
-        local text = ("sinks.%s: plugin: %s"):format(self.plan.name, failed)
+        -- "file:line: key.path: message", as every runtime problem reads
+        local where, msg = failed:match("^(%S-:%d+): (.*)$")
+        local side = key and not value and "key_format" or "value_format"
+        local text = ("%s: sinks.%s.%s: plugin %s: %s"):format(where or "?", self.plan.name, side,
+          (self.value_fmt or self.key_fmt).plugin.name, msg or failed)
         if self.fail then return nil, text .. " (on_error = \"fail\")" end
         self.counters.plugin_errors = self.counters.plugin_errors + 1
         self.problems:note("plugin_errors", text, "the message was not sent")

@@ -101,7 +101,9 @@ function M.runner(plan, problems, counters)
         err = where .. ": " .. msg
       end
       if err then
-        local text = ("%s: plugin %s: %s"):format(path, self.name, err)
+        local where, msg = err:match("^(%S-:%d+): (.*)$")
+        local text = where and ("%s: %s: plugin %s: %s"):format(where, path, self.name, msg)
+          or ("%s: plugin %s: %s"):format(path, self.name, err)
         if fail then return nil, text .. " (on_error = \"fail\")" end
         counters.plugin_errors = counters.plugin_errors + 1
         problems:note("plugin_errors", text, "the message was not sent")

@@ -243,7 +243,7 @@ function M:status_line()
   local s = self:status()
   local extra = {}
   for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "partition_by_invalid",
-    "headers_dropped", "header_errors", "bad_rows", "feed_errors", "dead_letters",
+    "headers_dropped", "header_errors", "bad_rows", "feed_errors", "dead_letters", "plugin_errors",
     "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
   end
