@@ -56,6 +56,9 @@ int sg_sys_private_dir(const char *path, char *err, size_t errlen);
 int sg_sys_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 /* Appends a regular file of at most max bytes to out (never blocks on a FIFO). */
 int sg_sys_read_small(const char *path, size_t max, sg_buf *out, char *err, size_t errlen);
+/* Creates path and its missing parents, mode 0755 (an existing directory is
+ * fine; a symlink or a file in the way is an error): `sinkgate plugin new`. */
+int sg_sys_make_dirs(const char *path, char *err, size_t errlen);
 /* Appends "name\n" for each entry of dir ending in suffix (dot files skipped). */
 int sg_sys_list_dir(const char *dir, const char *suffix, sg_buf *out, char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
 --
 -- Search order for sg.plugin "name" (first match wins):
 --   1. plugins/ beside the config:   <config dir>/plugins/name/init.lua, …/plugins/name.lua
+--      (a config in the plugin's own folder, e.g. its example, finds that folder)
 --   2. SINKGATE_PLUGIN_PATH (':'-separated directories), same two shapes
 --   3. installed rocks:               the Lua module sinkgate.plugins.name (package.path)
 local core = require "sinkgate.core"
@@ -40,17 +41,24 @@ end
 function M.find(name, config_dir)
   local dirs = {}
   if config_dir then dirs[#dirs + 1] = config_dir .. "/plugins" end
+  -- a config inside the plugin's own folder (its example, its spec) finds it
+  if config_dir and exists(config_dir .. "/init.lua") and (config_dir:match("([^/]+)/*$") == name
+      or (config_dir == "." and (os.getenv("PWD") or ""):match("([^/]+)/*$") == name)) then
+    dirs[#dirs + 1] = config_dir .. "/.."
+  end
   for d in (os.getenv("SINKGATE_PLUGIN_PATH") or ""):gmatch("[^:]+") do dirs[#dirs + 1] = d end
   local tried = {}
   for _, d in ipairs(dirs) do
     for _, p in ipairs({ d .. "/" .. name .. "/init.lua", d .. "/" .. name .. ".lua" }) do
-      if exists(p) then return p, dirname(p) end
+      if exists(p) then return p, dirname(p) end -- a folder plugin, or one file in its plugins/ folder
       tried[#tried + 1] = p
     end
   end
   local mod = "sinkgate.plugins." .. name
   local p = package.searchpath(mod, package.path)
-  if p then return p, dirname(p) end
+  -- a rock installs sinkgate/plugins/name.lua (or name/init.lua) and its own
+  -- modules (and shared object) in sinkgate/plugins/name/
+  if p then return p, p:match("/init%.lua$") and dirname(p) or p:gsub("%.lua$", "") end
   tried[#tried + 1] = "module " .. mod .. " (installed rocks)"
   return nil, tried
 end
