@@ -208,6 +208,9 @@ typedef struct sg_registry_result {
 sg_registry *sg_registry_new(const sg_registry_opts *o, char *err, size_t errlen);
 /* POST /subjects/S/versions: 0 and res->id, or -1 with res filled. */
 int sg_registry_register(sg_registry *r, const char *subject, const char *schema, sg_registry_result *res);
+/* The same with a schemaType (\"PROTOBUF\", \"JSON\"; NULL or \"AVRO\": none sent). */
+int sg_registry_register_typed(sg_registry *r, const char *subject, const char *schema, const char *schema_type,
+                               sg_registry_result *res);
 /* GET /config/S: 1 with the level copied out, 0 when none is set (40401/40408), -1 on error. */
 int sg_registry_get_config(sg_registry *r, const char *subject, char *level, size_t levellen,
                            sg_registry_result *res);

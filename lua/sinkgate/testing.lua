@@ -107,6 +107,15 @@ function M.render(path, sink_name, opts)
   local cap = ffi.gc(ffi.new("sg_capture[1]"), function(c) C.sg_buf_free(ffi.cast("sg_buf *", c)) end)
   s.spec.capture = cap
   s.spec.key_schema_id, s.spec.value_schema_id = opts.key_schema_id or 1, opts.value_schema_id or 2
+  -- format plugins register schemas through the host: here without a registry,
+  -- the ids given (or 1 / 2) and the schemas recorded in info.schemas
+  local schemas = {}
+  if s.plugins then
+    s.plugins.register = function(_, subject, text, schema_type)
+      schemas[subject] = { schema = text, schema_type = schema_type }
+      return subject:match("%-key$") and (opts.key_schema_id or 1) or (opts.value_schema_id or 2)
+    end
+  end
   local inp = s.input
   if inp.limit == nil and not inp.list and not opts.ticks then
     error(("%s: sink %s reads an endless input: give { ticks = N }"):format(path, p.name), 0)
@@ -133,7 +142,7 @@ function M.render(path, sink_name, opts)
     C.sg_batch_clear(s.batch)
   end
   local msgs = parse(cap[0])
-  return msgs, { counters = s.counters, errors = s.problems:report(), sink = p.name, ticks = ticks }
+  return msgs, { counters = s.counters, errors = s.problems:report(), sink = p.name, ticks = ticks, schemas = schemas }
 end
 
 -- The value of header `name` of a message (first match), or nil.

@@ -17,7 +17,7 @@ local function new(opts)
   local self = { keys = false }
   function self.prepare(info)
     names = {}
-    for i, c in ipairs(info.relation.columns) do names[i] = c.name end
+    for i, c in ipairs(info.columns) do names[i] = c.name end
     return true
   end
   function self.encode(row, meta)

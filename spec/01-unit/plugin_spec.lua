@@ -173,6 +173,58 @@ sg.sink "s" { from = src, into = { connection = kafka, topic = "t" }, key = { "i
       "part of the key", problems[1], 1, true)
   end)
 
+  it("encodes Protobuf in Confluent framing, its schema registered as PROTOBUF (read back by protoc)", function()
+    local msgs, info = testing.render(ORDERS, "proto", { value_schema_id = 77 })
+    local reg = info.schemas["typed-proto-value"]
+    assert.equal("PROTOBUF", reg.schema_type)
+    assert.matches("message TypedRows {", reg.schema, 1, true)
+    assert.matches("  int64 id = 1;\n  optional int32 small = 2;", reg.schema, 1, true)
+    assert.equal(3, #msgs)
+    assert.is_nil(msgs[3].value) -- the deletion: a tombstone
+    local dir = os.tmpname()
+    os.remove(dir)
+    os.execute("mkdir -p " .. dir)
+    local f = assert(io.open(dir .. "/t.proto", "w"))
+    f:write(reg.schema)
+    f:close()
+    local function decode(bytes)
+      -- magic 0, schema id 77 big-endian, message indexes [0] as one 0 byte
+      assert.equal("\0\0\0\0\77\0", bytes:sub(1, 6))
+      local g = assert(io.open(dir .. "/m.bin", "wb"))
+      g:write(bytes:sub(7))
+      g:close()
+      local p = io.popen(("cd %s && protoc --decode=sgtest.out.TypedRows t.proto < m.bin 2>&1"):format(dir))
+      local text = p:read("*a")
+      p:close()
+      return text
+    end
+    local first, second = decode(msgs[1].value), decode(msgs[2].value)
+    os.execute("rm -rf " .. dir)
+    -- zero values of nullable (optional) columns are present, NULLs absent
+    assert.equal('id: 2\nsmall: 0\nflag: false\nnote: ""\n', first)
+    assert.equal(table.concat({ "id: 1", "small: -3", "big: -9007199254740993", "r: 1.5", "d: -0.1", "flag: true",
+      'note: "h\\303\\251llo"', 'raw: "\\000\\001\\377"', 'amount: "-12.34"', "u: 18446744073709551615",
+      "ts: 1700000000123456" }, "\n") .. "\n", second)
+  end)
+
+  it("refuses columns Protobuf cannot take, when the sink prepares", function()
+    local path = DIR .. "/proto_bad_tmp.lua"
+    local f = assert(io.open(path, "w"))
+    f:write([[local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = "127.0.0.1:9092" }
+local csr = sg.registry_connection { url = "http://127.0.0.1:1" }
+local t = sg.source.table { columns = { { "id", "bigint" }, { "tags", "text list" } }, updates = { { { id = 1 }, 1 } } }
+sg.sink "p" { from = t, into = { connection = kafka, topic = "p" }, envelope = "upsert", key = { "id" },
+  not_enforced = true, key_format = "json", value_format = sg.plugin "protobuf" { registry = csr } }
+]])
+    f:close()
+    local ok, err = pcall(testing.render, path, "p")
+    os.remove(path)
+    assert.is_false(ok)
+    assert.matches("plugin protobuf: prepare failed: column \"tags\": type text list has no Protobuf mapping", err, 1,
+      true)
+  end)
+
   it("follows the sink's error policy when a plugin raises at run time", function()
     local msgs, info = testing.render(DIR .. "/errors.lua", "flaky_count")
     assert.equal(2, #msgs) -- bob's message was left out, the others went

@@ -31,7 +31,7 @@ describe("plugins", function()
   local dev
   setup(function()
     dev = helpers.dev_start("--topics order-events:4,order-events-bin:4,orders-masked:4,orders-hashed:4," ..
-      "orders-dropped:4,orders-plain:4,flaky-count:1,flaky-fail:1")
+      "orders-dropped:4,orders-plain:4,typed-proto:4,flaky-count:1,flaky-fail:1")
   end)
   teardown(function() helpers.dev_stop(dev) end)
 
@@ -69,6 +69,26 @@ describe("plugins", function()
       local got = helpers.tail(dev, topic)
       assert.equal(#rendered, #got, sink)
       assert.same(by_partition(rendered, json_or_null), by_partition(got, same_value), sink)
+    end
+  end)
+
+  it("registers the Protobuf schema as PROTOBUF and produces the rendered bytes under its id", function()
+    local status, latest = helpers.http("GET", dev.registry .. "/subjects/typed-proto-value/versions/latest")
+    assert.equal(200, status)
+    assert.equal("PROTOBUF", latest.schemaType)
+    local rendered, info = testing.render(DIR .. "/orders.lua", "proto", { partitions = 4, value_schema_id = latest.id })
+    assert.equal(info.schemas["typed-proto-value"].schema, latest.schema)
+    local mime = require "mime"
+    local got = helpers.tail(dev, "typed-proto", "--value-format bytes")
+    assert.equal(#rendered, #got)
+    for i, m in ipairs(got) do
+      local want = rendered[i]
+      assert.equal(want.partition, m.partition)
+      if want.value == nil then
+        assert.equal(cjson.null, m.value)
+      else
+        assert.equal(want.value, (mime.unb64(m.value.base64)))
+      end
     end
   end)
 

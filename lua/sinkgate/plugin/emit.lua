@@ -64,13 +64,35 @@ local function parts(n)
   return p
 end
 
+-- What a format plugin's prepare(info) may call to register a schema with
+-- a registry connection it was given as an option (the plugin itself gets
+-- no network): info.register(conn, subject, schema_text, schema_type) → id
+-- or nil, message. One client per connection.
+local clients = setmetatable({}, { __mode = "k" })
+function M.register(conn, subject, schema, schema_type)
+  if require("sinkgate.config.validate").kind_of(conn) ~= "registry_connection" then
+    return nil, "register: expected a registry connection (an option of type registry_connection)"
+  end
+  local c = clients[conn]
+  if not c then
+    local err
+    c, err = require("sinkgate.registry").client(conn.opts)
+    if not c then return nil, err end
+    clients[conn] = c
+  end
+  local id, failure = c:register(subject, schema, schema_type)
+  if not id then return nil, failure.message end
+  return id
+end
+
 -- Prepares (once) the plugin formats: their prepare(info) may fail the sink.
 function M:prepare()
   if self.prepared then return true end
-  for _, f in ipairs({ self.key_fmt, self.value_fmt }) do
-    if f and f.runtime.prepare then
-      local ok, res, err = pcall(f.runtime.prepare, { relation = self.plan.relation, topic = self.plan.topic,
-        sink = self.plan.name })
+  for _, f in pairs({ key = self.key_fmt, value = self.value_fmt ~= self.key_fmt and self.value_fmt or nil }) do
+    if f.runtime.prepare then
+      local ok, res, err = pcall(f.runtime.prepare, { columns = transform.public_columns(self.plan.relation),
+        relation_name = self.plan.relation.name, topic = self.plan.topic, sink = self.plan.name,
+        register = self.register or M.register })
       if not ok or not res then
         return nil, ("sinks.%s: plugin %s: prepare failed: %s"):format(self.plan.name, f.plugin.name,
           tostring(ok and err or res))

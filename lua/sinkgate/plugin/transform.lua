@@ -20,6 +20,7 @@ local check = require "sinkgate.rows_check"
 local C, ffi = core.C, core.ffi
 local M = {}
 
+-- The columns as plugins see them: { name =, type = "sql text", nullable =, comment = }.
 local function public_columns(rel)
   local out = {}
   for i, c in ipairs(rel.columns) do
@@ -27,6 +28,8 @@ local function public_columns(rel)
   end
   return out
 end
+
+M.public_columns = public_columns
 
 -- The relation after the transform (the source's when it fails, with problems).
 function M.relation(src, o, path, problems)
