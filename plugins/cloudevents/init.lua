@@ -7,42 +7,45 @@
 -- after a failure carries the same ids.
 local json = require "json"
 
+local STRUCTURED_HEADERS = { ["content-type"] = "application/cloudevents+json" }
+
 local function rfc3339(ms)
   if type(ms) ~= "number" then return nil end
   return os.date("!%Y-%m-%dT%H:%M:%S", math.floor(ms / 1000)) .. (".%03dZ"):format(ms % 1000)
 end
 
 local function new(opts)
-  local names, last_time, seq
-  local self = { keys = false }
+  local cols, last_time, seq, time_id, time_attr
+  -- the parts that do not change per row, built once
+  local tail = ',"source":' .. json.value(opts.source) .. ',"type":' .. json.value(opts.type)
+  local subject = opts.subject_column
+  local self = {}
   function self.prepare(info)
-    names = {}
+    local names = {}
     for i, c in ipairs(info.columns) do names[i] = c.name end
+    cols = json.columns(names)
     return true
   end
   function self.encode(row, meta)
-    if meta.time ~= last_time then last_time, seq = meta.time, 0 end
+    local t = meta.time
+    if t ~= last_time then -- per logical time, not per row
+      last_time, seq = t, 0
+      time_id = (tostring(t):gsub("U?LL$", ""))
+      time_attr = opts.time and rfc3339(t) or nil
+    end
     seq = seq + 1
-    local id = ("%s-%s-%d"):format(meta.sink or meta.topic, (tostring(meta.time):gsub("U?LL$", "")), seq)
-    local attrs = {
-      { "specversion", "1.0" }, { "id", id }, { "source", opts.source }, { "type", opts.type },
-      { "time", opts.time and rfc3339(meta.time) or nil },
-      { "subject", opts.subject_column and row[opts.subject_column] ~= nil and tostring(row[opts.subject_column])
-        or nil },
-    }
-    local data = json.row(row, names)
+    local id = (meta.sink or meta.topic) .. "-" .. time_id .. "-" .. seq
+    local subj = subject and row[subject]
+    local data = json.row(row, cols)
     if opts.mode == "binary" then
-      local headers = { ["content-type"] = "application/json" }
-      for _, a in ipairs(attrs) do if a[2] ~= nil then headers["ce_" .. a[1]] = a[2] end end
-      return data, headers
+      return data, { ["content-type"] = "application/json", ce_specversion = "1.0", ce_id = id, ce_source = opts.source,
+        ce_type = opts.type, ce_time = time_attr, ce_subject = subj ~= nil and tostring(subj) or nil }
     end
-    local out = {}
-    for _, a in ipairs(attrs) do
-      if a[2] ~= nil then out[#out + 1] = json.value(a[1]) .. ":" .. json.value(a[2]) end
-    end
-    out[#out + 1] = '"datacontenttype":"application/json"'
-    out[#out + 1] = '"data":' .. data
-    return "{" .. table.concat(out, ",") .. "}", { ["content-type"] = "application/cloudevents+json" }
+    return '{"specversion":"1.0","id":' .. json.value(id) .. tail ..
+      (time_attr and (',"time":"' .. time_attr .. '"') or "") ..
+      (subj ~= nil and (',"subject":' .. json.value(tostring(subj))) or "") ..
+      ',"datacontenttype":"application/json","data":' .. data .. "}",
+      STRUCTURED_HEADERS
   end
   return self
 end

@@ -207,6 +207,7 @@ function M:message_headers(u, from, to, extra)
     local h = user and user(row)
     local e = extra and extra[k]
     if not e then return h end
+    if h == nil then return e end
     local merged = {}
     for name, v in pairs(e) do merged[name] = v end
     if type(h) ~= "table" then return h == nil and merged or h end
