@@ -35,12 +35,12 @@ function M:route_range(from, to)
     parts, err = self.route:partitions(self.updates[0], from, to, self.partitions)
     if not parts then return nil, err end
   end
+  local keep -- what the sg_msg_headers points into: it must live as long as the routed range
   if self.route and (self.opts.headers or given and given.headers) then
-    local err
-    headers, err = self.route:message_headers(self.updates[0], from, to, given and given.headers)
-    if not headers then return nil, err end -- on_error = "fail"
+    headers, keep = self.route:message_headers(self.updates[0], from, to, given and given.headers)
+    if not headers then return nil, keep end -- on_error = "fail"
   end
-  return { parts = parts, headers = headers, given = given }
+  return { parts = parts, headers = headers, headers_keep = keep, given = given }
 end
 
 -- Starts the transaction of updates [from, to) with the given frontier;
