@@ -6,10 +6,12 @@ local scaffold = require "sinkgate.plugin.scaffold"
 local C = core.C
 
 local spec = {
-  usage = "sinkgate plugin new NAME [--kind KIND] [--dir DIR]",
-  summary = "Create a plugin folder DIR/NAME (default plugins/NAME): its descriptor and option table\n" ..
+  usage = "sinkgate plugin new NAME [--kind KIND] [--dir DIR] | sinkgate plugin show NAME",
+  summary = "new: create a plugin folder DIR/NAME (default plugins/NAME): its descriptor and option table\n" ..
     "(init.lua), a config using it (example.lua), a busted spec through sinkgate.testing, a README\n" ..
-    "and its rockspec (sinkgate-plugin-NAME-scm-1.rockspec). Existing files are never overwritten.",
+    "and its rockspec (sinkgate-plugin-NAME-scm-1.rockspec). Existing files are never overwritten.\n" ..
+    "show: find plugin NAME as a config in this folder would (plugins/, SINKGATE_PLUGIN_PATH, rocks),\n" ..
+    "check its descriptor and print its kind, version, capabilities and options.",
   options = {
     { "--kind", arg = "KIND", doc = "headers (default), partitioner, format or transform" },
     { "--dir", arg = "DIR", doc = "parent folder of the new plugin (default: plugins)" },
@@ -22,10 +24,41 @@ local function exists(path)
   return f ~= nil
 end
 
+-- `plugin show NAME`: the plugin's option table, as --help shows a command's.
+local function show(name)
+  local sandbox = require "sinkgate.plugin.sandbox"
+  local registry = require "sinkgate.plugin.registry"
+  local file, dir = sandbox.find(name, ".")
+  if not file then
+    log.err(("sinkgate plugin show: plugin %s not found; looked for %s"):format(name, table.concat(dir, ", ")))
+    return 1
+  end
+  local raw, err = sandbox.run(name, file, dir, require("sinkgate").config_api())
+  local d, problems
+  if raw ~= nil then d, problems = registry.check(raw, "plugins." .. name) else problems = { err } end
+  if not d then
+    for _, p in ipairs(problems) do log.err(file .. ": " .. p) end
+    return 1
+  end
+  local lines = { ("%s %s (%s) from %s"):format(d.name, d.version, d.kind, file) }
+  if d.doc then lines[#lines + 1] = d.doc end
+  lines[#lines + 1] = "capabilities: " .. (#d.capabilities > 0 and table.concat(d.capabilities, ", ") or "none")
+  if d.options.doc then lines[#lines + 1] = "use: " .. d.options.doc end
+  lines[#lines + 1] = "options:"
+  for _, f in ipairs(d.options.fields) do
+    local extra = f.required and "required" or (f.default ~= nil and ("default " .. tostring(f.default)) or "optional")
+    lines[#lines + 1] = ("  %-18s %-20s %s. %s%s"):format(f[1], f[2], extra, f.doc,
+      f.enum and (" One of: " .. table.concat(f.enum, ", ") .. ".") or "")
+  end
+  log.out(table.concat(lines, "\n"))
+  return 0
+end
+
 local function main(opts, pos)
   local usage = require("sinkgate.util.args").help(spec)
+  if pos[1] == "show" and #pos == 2 then return show(pos[2]) end
   if pos[1] ~= "new" or #pos ~= 2 then
-    log.err("sinkgate plugin: expected `new NAME`\n\n" .. usage)
+    log.err("sinkgate plugin: expected `new NAME` or `show NAME`\n\n" .. usage)
     return 2
   end
   local name, kind = pos[2], opts.kind or "headers"
