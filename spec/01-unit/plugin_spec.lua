@@ -241,6 +241,25 @@ sg.sink "p" { from = t, into = { connection = kafka, topic = "p" }, envelope = "
       "encode bob %(on_error = \"fail\"%)", err)
   end)
 
+  it("runs a plugin's C through the FFI (capability ffi) and gives key formats the key columns only", function()
+    local dir = DIR .. "/plugins/c_sum"
+    assert.is_true(os.execute(("cc -shared -fPIC -o %s/libc_sum.so %s/c_sum.c"):format(dir, dir)) == 0)
+    local msgs, info = testing.render(DIR .. "/ffi.lua", "summed")
+    os.remove(dir .. "/libc_sum.so")
+    assert.equal(3, #msgs)
+    local by_key = {}
+    for _, m in ipairs(msgs) do by_key[m.key] = m end
+    assert.equal("6", testing.header(by_key.AB, "digit_sum"))
+    assert.equal("10", testing.header(by_key.EF, "digit_sum"))
+    -- C reported a failure (status + message): a header error under on_error = "count"
+    assert.is_nil(testing.header(by_key.CD, "digit_sum"))
+    assert.equal(1, info.counters.header_errors)
+    assert.matches("not a digit: 'x'", info.errors[1].first_error, 1, true)
+    -- the key is the plugin's bytes; the default partitioner hashes them
+    for k, m in pairs(by_key) do assert.equal(tonumber(sg.hash.seahash(k) % 8), m.partition) end
+    assert.same({ code = "ab", n = "123" }, testing.json(by_key.AB.value))
+  end)
+
   it("asks for ticks on an endless input", function()
     local path = os.tmpname() .. ".lua"
     local f = assert(io.open(path, "w"))

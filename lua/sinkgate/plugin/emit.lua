@@ -58,6 +58,34 @@ local function encode(fmt, row, meta)
   return bytes, headers
 end
 
+-- The row a key format plugin sees: the key columns only, in key order
+-- (as the C encoders encode keys), read-only.
+local function key_view(plan, batch)
+  local inner = rows.view(plan.relation, batch)
+  local list, allowed, current = plan.key or {}, {}, nil
+  for _, k in ipairs(list) do allowed[k] = true end
+  local proxy = setmetatable({}, {
+    __index = function(_, name)
+      if not allowed[name] then error(("no column \"%s\" in the key"):format(tostring(name)), 2) end
+      return current[name]
+    end,
+    __newindex = function() error("rows are read-only", 2) end,
+    __pairs = function(t)
+      local i = 0
+      return function()
+        while true do
+          i = i + 1
+          local k = list[i]
+          if k == nil then return nil end
+          local v = current[k]
+          if v ~= nil then return k, v end
+        end
+      end, t, nil
+    end,
+  })
+  return { at = function(_, r) current = inner:at(r) return proxy end }
+end
+
 local function parts(n)
   local p = { data = ffi.new("const void *[?]", n), lens = ffi.new("size_t[?]", n), flags = ffi.new("uint8_t[?]", n) }
   p.c = ffi.new("sg_msg_parts", { data = p.data, lens = p.lens, flags = p.flags })
@@ -126,6 +154,7 @@ function M:range(batch, u, from, to)
     res.value = value.c
   end
   local view = rows.view(self.plan.relation, out)
+  local kview = key and key_view(self.plan, out)
   local skipped = self.transform and self.transform.skipped or {}
   local meta, upsert = self.meta, self.plan.envelope == "upsert"
   for i = from, to - 1 do
@@ -138,7 +167,7 @@ function M:range(batch, u, from, to)
       meta.time, meta.op = time_value(up.time), up.after >= 0 and "upsert" or "delete"
       local failed
       if key then
-        local bytes, berr = encode(self.key_fmt, view:at(r), meta)
+        local bytes, berr = encode(self.key_fmt, kview:at(r), meta)
         if bytes then
           res.keep[#res.keep + 1] = bytes
           key.data[k], key.lens[k] = bytes, #bytes
