@@ -32,13 +32,13 @@ M.__index = M
 for k, f in pairs(startup) do if type(f) == "function" then M[k] = f end end
 for k, f in pairs(steps) do if type(f) == "function" then M[k] = f end end
 
-local FMT = { json = C.SG_FMT_JSON, text = C.SG_FMT_TEXT, bytes = C.SG_FMT_BYTES }
 local ENV = { upsert = C.SG_ENV_UPSERT, debezium = C.SG_ENV_DEBEZIUM }
 local PARTITION_REFRESH_MS = 30000
 
+-- plugins: every format, built-in or plugin, is a descriptor of the plugin
+-- registry; it names the C encoder (or SG_FMT_GIVEN: encoded in Lua).
 local function fmt_code(f)
-  if type(f) == "table" and f.plugin then return C.SG_FMT_GIVEN end -- plugins: encoded in Lua
-  return type(f) == "table" and C.SG_FMT_AVRO or FMT[f]
+  return require("sinkgate.plugin.registry").c_format(C, f)
 end
 
 -- One registry client per registry connection, shared by its sinks.
