@@ -92,6 +92,30 @@ describe("plugins", function()
     end
   end)
 
+  it("an unreachable registry stalls a Protobuf sink (retried), a column it cannot map fails it", function()
+    local path = DIR .. "/proto_stall_tmp.lua"
+    local f = assert(io.open(path, "w"))
+    f:write([[local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local down = sg.registry_connection { url = "http://127.0.0.1:1", retries = 0, timeout = "200ms" }
+local up = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY") }
+local t = sg.source.table { columns = { { "id", "bigint" }, { "tags", "text list" } }, keys = { { "id" } },
+  updates = { { { id = 1 }, 1 } } }
+local ok = sg.source.table { columns = { { "id", "bigint" } }, keys = { { "id" } }, updates = { { { id = 1 }, 1 } } }
+sg.sink "stalls" { from = ok, into = { connection = kafka, topic = "proto-stall" }, key = { "id" }, envelope = "upsert",
+  key_format = "json", value_format = sg.plugin "protobuf" { registry = down, message = "X" } }
+sg.sink "unmappable" { from = t, into = { connection = kafka, topic = "proto-bad" }, key = { "id" }, envelope = "upsert",
+  key_format = "json", value_format = sg.plugin "protobuf" { registry = up } }
+]])
+    f:close()
+    local r = helpers.sinkgate("run --duration 2s " .. path, dev.env)
+    os.remove(path)
+    assert.equal("stalled", helpers.final_status(r.err, "stalls").state)
+    assert.matches("sink stalls: stalled %(sinks.stalls: plugin protobuf: prepare failed: register proto%-stall%-value", r.err)
+    assert.equal("failed", helpers.final_status(r.err, "unmappable").state)
+    assert.matches("column \"tags\": type text list has no Protobuf mapping", r.err, 1, true)
+  end)
+
   it("a plugin that raises fails only its sink (on_error = fail) or is counted (count)", function()
     local r = helpers.sinkgate("run " .. DIR .. "/errors.lua", dev.env)
     assert.equal(1, r.rc) -- one sink failed: the run says so, the other sink finished

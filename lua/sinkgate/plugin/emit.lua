@@ -114,16 +114,24 @@ function M.register(conn, subject, schema, schema_type)
 end
 
 -- Prepares (once) the plugin formats: their prepare(info) may fail the sink.
+-- Returns true, or nil, message, retriable (a registry call failed: retry later).
 function M:prepare()
   if self.prepared then return true end
+  local register_failed = false
+  local register = self.register or M.register
+  local function tracked(...)
+    local id, err = register(...)
+    if not id then register_failed = true end
+    return id, err
+  end
   for _, f in pairs({ key = self.key_fmt, value = self.value_fmt ~= self.key_fmt and self.value_fmt or nil }) do
     if f.runtime.prepare then
       local ok, res, err = pcall(f.runtime.prepare, { columns = transform.public_columns(self.plan.relation),
         relation_name = self.plan.relation.name, topic = self.plan.topic, sink = self.plan.name,
-        register = self.register or M.register })
+        register = tracked })
       if not ok or not res then
         return nil, ("sinks.%s: plugin %s: prepare failed: %s"):format(self.plan.name, f.plugin.name,
-          tostring(ok and err or res))
+          tostring(ok and err or res)), ok and register_failed
       end
     end
   end

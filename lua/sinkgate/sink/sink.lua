@@ -147,7 +147,30 @@ function M:ready(now)
     self.registry, self.publish_at, self.publish_backoff = client, 0, 1000
     return lifecycle.set(self, "stalled", "waiting to register its schemas")
   end
+  -- plugins: format plugins prepare (register their schemas) before any data
+  if self.plugins and not self.plugins.prepared then
+    self.prepare_at, self.prepare_backoff = 0, 1000
+    return lifecycle.set(self, "stalled", "waiting for its format plugins to prepare")
+  end
   lifecycle.set(self, "running", nil)
+end
+
+-- plugins: like publish, a registry that cannot be reached stalls the sink
+-- and is retried with backoff; any other prepare failure fails the sink.
+function M:prepare_plugins(now)
+  if now < self.prepare_at then return end
+  local ok, err, retriable = self.plugins:prepare()
+  if ok then
+    self.prepare_at = nil
+    return lifecycle.set(self, "running", nil)
+  end
+  if not retriable then
+    self.prepare_at = nil
+    return lifecycle.set(self, "failed", err)
+  end
+  lifecycle.set(self, "stalled", err)
+  self.prepare_at = now + self.prepare_backoff
+  self.prepare_backoff = math.min(self.prepare_backoff * 2, 30000)
 end
 
 function M:publish(now)
@@ -187,6 +210,7 @@ function M:step(now)
     return
   end
   if self.registry then self:publish(now) return end
+  if self.prepare_at then self:prepare_plugins(now) return end -- plugins
   local ok, err
   if self.txn then
     ok, err = self:drive(now)
