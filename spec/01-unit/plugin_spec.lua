@@ -67,8 +67,13 @@ sg.sink "s" { from = src, into = { connection = kafka, topic = "t" }, envelope =
 
   it("reports a bad descriptor at the sg.plugin line with the key path", function()
     local _, errs = load('local x = sg.plugin "bad_kind"\n')
+    -- every problem of the descriptor, each its own "file:line: key.path: message"
+    local text = table.concat(errs, "\n")
     assert.matches(DIR .. "/inline.lua:3: plugins.bad_kind.kind: expected one of", errs[1], 1, true)
-    assert.matches("plugins.bad_kind.capabilities[1]: unknown capability \"network\"", errs[1], 1, true)
+    assert.matches(DIR .. "/inline.lua:3: plugins.bad_kind.version: expected string, got nil", text, 1, true)
+    assert.matches(DIR .. "/inline.lua:3: plugins.bad_kind.capabilities[1]: unknown capability \"network\"", text, 1,
+      true)
+    assert.equal(3, #errs)
   end)
 
   it("reports bad options at the line that gives them, with the key path", function()

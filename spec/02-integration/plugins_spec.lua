@@ -58,6 +58,7 @@ describe("plugins", function()
     assert.equal(1, r.rc)
     assert.matches(path .. ":3: plugins.redact.columns: expected list<string>, got string", r.err, 1, true)
     assert.matches(path .. ":3: plugins.redact.mode: expected one of mask, hash, drop", r.err, 1, true)
+    assert.matches("2 problems", r.err, 1, true) -- one per key path, also in check --json
   end)
 
   it("runs against sinkgate dev and produces what sinkgate.testing renders", function()

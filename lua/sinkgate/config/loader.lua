@@ -256,6 +256,15 @@ function M.load_text(text, path, opts)
     local ok, msg = M.run_chunk(text, "@" .. path, opts)
     if not ok then
       local errs = { msg }
+      -- plugins: sg.plugin raises every problem of a descriptor or of its options at
+      -- once, one "file:line: key.path: message" per line; each is its own problem
+      if type(msg) == "string" and msg:find("\n", 1, true) then
+        local lines = {}
+        for line in msg:gmatch("[^\n]+") do lines[#lines + 1] = line:match("^%S-:%d+: ") and line or nil end
+        local n = 0
+        for _ in msg:gmatch("[^\n]+") do n = n + 1 end
+        if #lines == n then errs = lines end
+      end
       check_env_reads(ctx, errs)
       return nil, errs
     end

@@ -169,7 +169,7 @@ local function check_type(ty, v, path, ctx)
     if M.kind_of(v) == "format" then return v end
     -- plugins: a format name is one the registry holds as a built-in string format
     if type(v) == "string" and require("sinkgate.plugin.registry").named_format(v) then return v end
-    return bad("expected \"json\", \"text\", \"bytes\", sinkgate.avro{…} or a format plugin, got " .. describe(v))
+    return bad("expected \"json\", \"text\", \"bytes\" or sinkgate.avro{…}, got " .. describe(v))
   elseif M.KIND_NAMES[ty] then
     if M.kind_of(v) == ty then return v end
     return bad()
