@@ -246,6 +246,20 @@ sg.sink "p" { from = t, into = { connection = kafka, topic = "p" }, envelope = "
       "encode bob %(on_error = \"fail\"%)", err)
   end)
 
+  it("leaves out (count) or fails on (fail) the rows a transform raises on, the others aligned", function()
+    local msgs, info = testing.render(DIR .. "/errors.lua", "transform_count")
+    assert.equal(2, #msgs)
+    assert.same({ id = 1, customer = "ANN" }, testing.json(msgs[1].value))
+    assert.same({ id = 3, customer = "CY" }, testing.json(msgs[2].value))
+    assert.same({ id = 3 }, testing.json(msgs[2].key))
+    assert.equal(1, info.counters.plugin_errors)
+    assert.matches("boom.lua:6: sinks.transform_count.transform: plugin boom: boom on bob",
+      info.errors[1].first_error, 1, true)
+    local ok, err = pcall(testing.render, DIR .. "/errors.lua", "transform_fail")
+    assert.is_false(ok)
+    assert.matches("boom on bob (on_error = \"fail\")", err, 1, true)
+  end)
+
   it("runs a plugin's C through the FFI (capability ffi) and gives key formats the key columns only", function()
     local dir = DIR .. "/plugins/c_sum"
     assert.is_true(os.execute(("cc -shared -fPIC -o %s/libc_sum.so %s/c_sum.c"):format(dir, dir)) == 0)

@@ -31,7 +31,7 @@ describe("plugins", function()
   local dev
   setup(function()
     dev = helpers.dev_start("--topics order-events:4,order-events-bin:4,orders-masked:4,orders-hashed:4," ..
-      "orders-dropped:4,orders-plain:4,typed-proto:4,flaky-count:1,flaky-fail:1")
+      "orders-dropped:4,orders-plain:4,typed-proto:4,flaky-count:1,flaky-fail:1,transform-count:1,transform-fail:1")
   end)
   teardown(function() helpers.dev_stop(dev) end)
 
@@ -127,5 +127,17 @@ sg.sink "unmappable" { from = t, into = { connection = kafka, topic = "proto-bad
     assert.matches("plugin_errors=1", r.err, 1, true)
     local msgs = helpers.tail(dev, "flaky-count")
     assert.equal(2, #msgs)
+    -- a transform that raises, with one update per transaction (ranges that start past 0)
+    st = helpers.final_status(r.err, "transform_count")
+    assert.equal("done", st.state)
+    assert.equal(2, st.messages)
+    local got = helpers.tail(dev, "transform-count")
+    local want = testing.render(DIR .. "/errors.lua", "transform_count", { partitions = 1 })
+    assert.equal(2, #got)
+    for i, m in ipairs(got) do
+      assert.same(testing.json(want[i].value), m.value)
+      assert.same(testing.json(want[i].key), m.key)
+    end
+    assert.equal("failed", helpers.final_status(r.err, "transform_fail").state)
   end)
 end)

@@ -146,12 +146,17 @@ function M:range(batch, u, from, to)
   local ok, err = self:prepare()
   if not ok then return nil, err end
   local out = batch
+  local res = { keep = {} }
   if self.transform then
-    out, err = self.transform:rewrite(batch)
-    if not out then return nil, err end
+    -- the range's rows, rewritten; from here on the updates are the copy [0, n)
+    local upd, items
+    out, upd, items = self.transform:rewrite(batch, u, from, to)
+    if not out then return nil, upd end
+    res.updates, res.keep[1], res.keep[2] = upd, upd, items
+    u, from, to = upd[0], 0, to - from
   end
+  res.batch = out
   local n = math.max(1, to - from)
-  local res = { batch = out, keep = {} }
   local key, value
   if self.key_fmt then key = parts(n) res.key = key.c end
   if self.value_fmt then value = parts(n) res.value = value.c end
@@ -169,7 +174,7 @@ function M:range(batch, u, from, to)
     local up = u.items[i]
     local k = i - from
     local r = up.after >= 0 and up.after or up.before
-    if skipped[tonumber(up.after)] or skipped[tonumber(up.before)] then
+    if skipped[k] then
       (value or key).flags[k] = C.SG_PART_SKIP
     else
       meta.time, meta.op = time_value(up.time), up.after >= 0 and "upsert" or "delete"

@@ -79,8 +79,12 @@ function M.relation(src, o, path, problems)
   return out
 end
 
--- The run-time side: rewrite(batch) fills the output batch row for row.
--- skipped[r] marks rows whose transform raised under on_error = "count".
+-- The run-time side: rewrite(batch, u, from, to) transforms the rows that
+-- updates [from, to) of u reference (each once) into the output batch and
+-- returns it with a copy of those updates pointing at the output rows
+-- (items [0, to - from)), so a range costs its own rows, not the whole
+-- batch (a snapshot split across transactions). skipped[k] marks update k
+-- whose row raised under on_error = "count" (its message is left out).
 function M.runner(plan, problems, counters)
   local t = plan.opts.transform
   local self = { skipped = {}, fn = t.runtime.row, name = t.plugin.name }
@@ -88,12 +92,19 @@ function M.runner(plan, problems, counters)
   local fail = plan.opts.on_error == "fail"
   local path = "sinks." .. plan.name .. ".transform"
   counters.plugin_errors = counters.plugin_errors or 0
-  function self.rewrite(_, src)
+  function self.rewrite(_, src, u, from, to)
     local out, fn = self.out, self.fn
     C.sg_batch_clear(out)
-    self.skipped = {}
+    local n = to - from
+    local items = ffi.new("sg_update[?]", math.max(1, n))
+    local upd = ffi.new("sg_updates[1]")
+    upd[0].items, upd[0].n, upd[0].cap = items, n, n
     local view = rows.view(plan.source_relation, src)
-    for r = 0, src.nrows - 1 do
+    local map, bad, failure = {}, {}, nil
+    local function row_index(r)
+      if r < 0 then return -1 end
+      local m = map[r]
+      if m then return m end
       local ok, res = pcall(fn, view:at(r))
       local err
       if ok then
@@ -107,14 +118,24 @@ function M.runner(plan, problems, counters)
         local where, msg = err:match("^(%S-:%d+): (.*)$")
         local text = where and ("%s: %s: plugin %s: %s"):format(where, path, self.name, msg)
           or ("%s: plugin %s: %s"):format(path, self.name, err)
-        if fail then return nil, text .. " (on_error = \"fail\")" end
+        if fail then failure = failure or text .. " (on_error = \"fail\")" end
         counters.plugin_errors = counters.plugin_errors + 1
         problems:note("plugin_errors", text, "the message was not sent")
-        C.sg_batch_push_row(out, src.times[r], src.diffs[r]) -- keeps row indices aligned; never sent
-        self.skipped[r] = true
+        C.sg_batch_push_row(out, src.times[r], src.diffs[r]) -- a placeholder, never sent
+        bad[out.nrows - 1] = true
       end
+      map[r] = out.nrows - 1
+      return map[r]
     end
-    return out
+    local skipped = {}
+    for i = from, to - 1 do
+      local s, d = u.items[i], items[i - from]
+      d.time, d.before, d.after = s.time, row_index(s.before), row_index(s.after)
+      if failure then return nil, failure end
+      if bad[d.before] or bad[d.after] then skipped[i - from] = true end
+    end
+    self.skipped = skipped
+    return out, upd, items
   end
   return self
 end
