@@ -2,12 +2,12 @@
 -- encoders (the sink option `transform`). Until views (sg.view) take
 -- transforms, this is where one runs: at plan time its `columns` function
 -- gives the relation the sink publishes (so JSON, Avro schemas, TEXT/BYTES
--- checks and keys all see the transformed columns); at run time every row
--- of the sink's batch is rewritten into a second batch with the same row
--- indices, so consolidation (on the input) and emission (on the output)
--- line up, and the built-in C encoders encode the result exactly as they
--- encode any row. The view owner can call M.relation / M.runner the same
--- way for `sg.view { from = src, transform = redact { … } }`.
+-- checks and keys all see the transformed columns); at run time the rows a
+-- range of updates references are rewritten into a second batch, with a
+-- copy of the updates pointing at them: consolidation stays on the input,
+-- and the built-in C encoders encode the result exactly as they encode any
+-- row. The view owner can call M.relation / M.runner the same way for
+-- `sg.view { from = src, transform = redact { … } }`.
 --
 -- Column shape given to and taken from columns(): { name =, type = "sql type
 -- text", nullable =, comment = }. Key columns must pass through unchanged.
