@@ -182,7 +182,7 @@ function M.hash.crc32(s)
 end
 
 -- plugins (issue 13): sg.plugin "name" → constructor(opts); see
--- sinkgate/plugin/init.lua and docs/plugins.md. The config's folder is
+-- sinkgate/plugin.lua and docs/plugins.md. The config's folder is
 -- where plugins/ is looked for.
 function M.plugin(name)
   local where = caller(2)
