@@ -52,7 +52,8 @@ end
 local env_file = os.tmpname()
 os.remove(env_file)
 local dev_pid = tonumber(sh(("%s dev --env-file %s --topics bench_a:4,bench_b:4,bench_c:4,bench_d:4,bench_e:4," ..
-  "bench_f:4,bench_g:4,bench_kcat:4,bench_base:4,bench_lat:4,bench_rss:4 > /dev/null 2>&1 & echo $!"):format(BIN, env_file)))
+  "bench_f:4,bench_g:4,bench_h:4,bench_i:4,bench_kcat:4,bench_base:4,bench_lat:4,bench_rss:4 > /dev/null 2>&1 & echo $!")
+  :format(BIN, env_file)))
 local env
 for _ = 1, 100 do
   local f = io.open(env_file)
@@ -66,7 +67,9 @@ for _ = 1, 100 do
   socket.sleep(0.1)
 end
 assert(env, "sinkgate dev did not start")
-local ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s "):format(env.SINKGATE_BROKERS, env.SINKGATE_REGISTRY)
+-- SINKGATE_PLUGIN_PATH: the configs are temporary files; plugins come from this tree
+local ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s SINKGATE_PLUGIN_PATH=%s/plugins "):format(env.SINKGATE_BROKERS,
+  env.SINKGATE_REGISTRY, sh("pwd"):gsub("\n", ""))
 local function cleanup() os.execute("kill " .. dev_pid .. " 2>/dev/null") end
 
 ------------------------------------------------------------------------------
@@ -91,6 +94,12 @@ local v = sg.view { from = gen, filter = function(row) return row.qty >= 0 end,
   columns = { { "id", "bigint", not_null = true }, { "name", "text" }, { "price", "double precision" },
     { "qty", "integer", not_null = true }, { "ts", "timestamptz(6)", not_null = true }, { "active", "boolean" } } }
 ]] },
+  -- plugins (docs/plugins.md) in front of (a): a format plugin encoding every value in Lua, and a
+  -- transform rewriting every row; the baseline is (a)'s raw producer, so the ratio is their cost
+  { id = "h", what = "(a) + CloudEvents value format plugin (structured)", base = "",
+    format = 'value_format = sg.plugin "cloudevents" { source = "/bench" }, key_format = "json"' },
+  { id = "i", what = "(a) + redact transform plugin (mask name)", base = "",
+    extra = 'transform = sg.plugin "redact" { columns = { "name" } },' },
 }
 
 local run_no = 0
@@ -106,10 +115,11 @@ local gen = sg.source.load_generator { kind = "bench", tick = "%s", rows_per_tic
   realtime = %s %s }
 %s
 sg.sink "bench_%s_%d" { from = %s, into = { connection = kafka, topic = %q, %s }, key = { "id" },
-  format = %s, envelope = %q, mode = %q, %s }
+  %s, envelope = %q, mode = %q, %s }
 ]]):format(realtime and "10ms" or "1ms", PER_TICK, ticks, tostring(realtime == true),
     realtime and "" or ", start = 1700000000000", s.view or "", s.id, run_no, s.view and "v" or "gen", topic,
-    s.sink or "", s.avro and "sg.avro { registry = csr }" or '"json"', s.envelope or "upsert",
+    s.sink or "", s.format or ("format = " .. (s.avro and "sg.avro { registry = csr }" or '"json"')),
+    s.envelope or "upsert",
     s.mode or "exactly_once", s.extra or "")
 end
 

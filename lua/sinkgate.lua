@@ -192,12 +192,25 @@ function M.hash.crc32(s)
   return tonumber(C.sg_hash_crc32(s, #s))
 end
 
+-- plugins (issue 13): sg.plugin "name" → constructor(opts); see
+-- sinkgate/plugin.lua and docs/plugins.md. The config's folder is
+-- where plugins/ is looked for.
+function M.plugin(name)
+  local where = caller(2)
+  local c = context()
+  if not c.config_dir then
+    local file = where:match("^(.*):%d+$") or ""
+    c.config_dir = file:match("^(.*)/[^/]*$") or "."
+  end
+  return require("sinkgate.plugin").use(name, where, c, M.config_api(), caller)
+end
+
 M.ffi = ffi
 
 -- What `require "sinkgate"` gives config code: the declarations and
 -- helpers only — no FFI (a way around every sandbox rule), no internals.
 local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "type", "source",
-  "sink", "hash", "view" }
+  "sink", "hash", "view", "plugin" }
 
 function M.config_api()
   local t = {}

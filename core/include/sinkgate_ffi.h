@@ -56,6 +56,9 @@ int sg_sys_private_dir(const char *path, char *err, size_t errlen);
 int sg_sys_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
 /* Appends a regular file of at most max bytes to out (never blocks on a FIFO). */
 int sg_sys_read_small(const char *path, size_t max, sg_buf *out, char *err, size_t errlen);
+/* Creates path and its missing parents, mode 0755 (an existing directory is
+ * fine; a symlink or a file in the way is an error): `sinkgate plugin new`. */
+int sg_sys_make_dirs(const char *path, char *err, size_t errlen);
 /* Appends "name\n" for each entry of dir ending in suffix (dot files skipped). */
 int sg_sys_list_dir(const char *dir, const char *suffix, sg_buf *out, char *err, size_t errlen);
 
@@ -205,6 +208,9 @@ typedef struct sg_registry_result {
 sg_registry *sg_registry_new(const sg_registry_opts *o, char *err, size_t errlen);
 /* POST /subjects/S/versions: 0 and res->id, or -1 with res filled. */
 int sg_registry_register(sg_registry *r, const char *subject, const char *schema, sg_registry_result *res);
+/* The same with a schemaType (\"PROTOBUF\", \"JSON\"; NULL or \"AVRO\": none sent). */
+int sg_registry_register_typed(sg_registry *r, const char *subject, const char *schema, const char *schema_type,
+                               sg_registry_result *res);
 /* GET /config/S: 1 with the level copied out, 0 when none is set (40401/40408), -1 on error. */
 int sg_registry_get_config(sg_registry *r, const char *subject, char *level, size_t levellen,
                            sg_registry_result *res);
@@ -286,8 +292,32 @@ int sg_consolidate(const sg_batch *b, const int *key_cols, int nkey, uint64_t si
 void sg_updates_free(sg_updates *u);
 
 /* ---- emission (the per-batch hot path) ---- */
-enum { SG_FMT_JSON = 1, SG_FMT_TEXT, SG_FMT_BYTES, SG_FMT_AVRO };
+enum { SG_FMT_JSON = 1, SG_FMT_TEXT, SG_FMT_BYTES, SG_FMT_AVRO, SG_FMT_GIVEN };
 enum { SG_ENV_UPSERT = 1, SG_ENV_DEBEZIUM };
+
+/* ---- plugins: parts encoded outside the C encoders, capture mode ---- */
+/* A key or value part of format SG_FMT_GIVEN (a plugin format, encoded in
+ * Lua): update i of [from, to) has data[i - from] / lens[i - from]; flags
+ * (may be NULL) say SG_PART_NULL (a null value: a tombstone) or
+ * SG_PART_SKIP (no message for that update: its encoder failed and the
+ * sink's on_error policy is to count it). */
+enum { SG_PART_NULL = 1, SG_PART_SKIP = 2 };
+typedef struct sg_msg_parts {
+  const void **data;
+  const size_t *lens;
+  const uint8_t *flags;
+} sg_msg_parts;
+
+/* Capture mode (sinkgate.testing): an emit spec with a NULL producer and a
+ * capture appends each message here instead of producing it. Each record,
+ * little-endian: u64 time, i32 partition, u32 flags (1 = has key, 2 = null
+ * value), u32 klen, key, u32 vlen, value, u32 nheaders, then per header
+ * u32 nlen, name, u32 vlen (0xffffffff = null), value. Free with
+ * sg_buf_free(&capture->out). */
+typedef struct sg_capture {
+  sg_buf out;
+  uint64_t n;
+} sg_capture;
 
 typedef struct sg_emit_spec {
   sg_producer *producer;
@@ -301,6 +331,11 @@ typedef struct sg_emit_spec {
   const char *ts_header; /* name of the timestamp header */
   int32_t key_schema_id;  /* registry ids for Avro parts */
   int32_t value_schema_id;
+  /* plugins (sinkgate.plugin): parts of format SG_FMT_GIVEN for the range
+   * being emitted, and capture mode (producer NULL). */
+  const sg_msg_parts *given_key;
+  const sg_msg_parts *given_value;
+  sg_capture *capture;
 } sg_emit_spec;
 
 /* Extra headers per update (from a `headers` function): update i has

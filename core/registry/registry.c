@@ -179,10 +179,21 @@ static char *subject_path(sg_registry *r, const char *prefix, const char *subjec
 }
 
 int sg_registry_register(sg_registry *r, const char *subject, const char *schema, sg_registry_result *res) {
+  return sg_registry_register_typed(r, subject, schema, NULL, res);
+}
+
+int sg_registry_register_typed(sg_registry *r, const char *subject, const char *schema, const char *schema_type,
+                               sg_registry_result *res) {
   sg_buf payload = {0};
   int rc = -1;
   char *path = subject_path(r, "/subjects/", subject, "/versions");
-  if (path && SG_BUF_LIT(&payload, "{\"schema\":") == 0 &&
+  /* schemaType only when it is not AVRO (the registry's default), as Confluent's clients send it */
+  int typed = schema_type && strcmp(schema_type, "AVRO") != 0;
+  if (path && SG_BUF_LIT(&payload, "{") == 0 &&
+      (!typed || (SG_BUF_LIT(&payload, "\"schemaType\":") == 0 &&
+                  sg_json_put_string(&payload, schema_type, strlen(schema_type)) == 0 &&
+                  SG_BUF_LIT(&payload, ",") == 0)) &&
+      SG_BUF_LIT(&payload, "\"schema\":") == 0 &&
       sg_json_put_string(&payload, schema, strlen(schema)) == 0 && SG_BUF_LIT(&payload, "}") == 0 &&
       sg_buf_putc(&payload, 0) == 0) {
     rc = request(r, "POST", path, payload.data, res);

@@ -1,15 +1,30 @@
 /* emit.c — paired updates into Kafka messages: key and value per format
  * and envelope, the logical timestamp as the first header, explicit
- * partitions (the key's SeaHash by default), extra headers when given. */
+ * partitions (the key's SeaHash by default), extra headers when given.
+ * Parts of plugin formats arrive encoded (SG_FMT_GIVEN); with a capture and
+ * no producer the messages are recorded instead of sent (capture.c). */
 #include <inttypes.h>
 #include <stdio.h>
 #include "../util/util.h"
+#include "capture.h"
+
+/* The flags of a given part of update i (of the range starting at from). */
+static uint8_t given_flags(const sg_msg_parts *g, uint32_t k) {
+  return g && g->flags ? g->flags[k] : 0;
+}
+
+static int given_part(const sg_msg_parts *g, uint32_t k, sg_buf *out, char *err, size_t errlen) {
+  if (!g) return sg_fail(err, errlen, "a plugin format part was not encoded");
+  if (given_flags(g, k) & SG_PART_NULL) return 0;
+  return sg_buf_append(out, g->data[k], g->lens[k]);
+}
 
 static int encode_part(int fmt, int32_t schema_id, const sg_batch *b, uint32_t r, const int *cols, int n,
                        sg_buf *out, char *err, size_t errlen) {
   if (fmt == SG_FMT_JSON) return sg_encode_json_row(b, r, cols, n, out, err, errlen);
   if (fmt == SG_FMT_AVRO) return sg_encode_avro_row(b, r, cols, n, schema_id, out, err, errlen);
   if (fmt == SG_FMT_TEXT || fmt == SG_FMT_BYTES) return sg_encode_raw_col(b, r, cols[0], out, err, errlen);
+  if (fmt == SG_FMT_GIVEN) return sg_fail(err, errlen, "a plugin format is encoded in Lua, not here");
   return sg_fail(err, errlen, "unknown format %d", fmt);
 }
 
@@ -79,11 +94,22 @@ int64_t sg_emit_updates(const sg_emit_spec *s, const sg_batch *b, const sg_updat
   if (err && errlen) err[0] = 0;
   for (uint32_t i = from; i < to && i < u->n; i++) {
     const sg_update *up = &u->items[i];
+    uint32_t k = i - from;
     key.len = val.len = 0;
-    if (s->key_format && encode_key(s, b, up, &key, err, errlen) != 0) goto fail;
-    int32_t part = partitions ? partitions[i - from] : partition_of(s, &key);
-    int is_null;
-    if (encode_value(s, b, up, all, &val, &is_null, err, errlen) != 0) goto fail;
+    if ((given_flags(s->given_value, k) | given_flags(s->given_key, k)) & SG_PART_SKIP) continue;
+    if (s->key_format == SG_FMT_GIVEN) {
+      if (given_part(s->given_key, k, &key, err, errlen) != 0) goto fail;
+    } else if (s->key_format && encode_key(s, b, up, &key, err, errlen) != 0) {
+      goto fail;
+    }
+    int32_t part = partitions ? partitions[k] : partition_of(s, &key);
+    int is_null = 0;
+    if (s->value_format == SG_FMT_GIVEN) {
+      is_null = (given_flags(s->given_value, k) & SG_PART_NULL) != 0;
+      if (given_part(s->given_value, k, &val, err, errlen) != 0) goto fail;
+    } else if (encode_value(s, b, up, all, &val, &is_null, err, errlen) != 0) {
+      goto fail;
+    }
     char ts[24], *end = ts + sizeof ts, *p = end;
     uint64_t t = up->time;
     do { /* decimal of the logical timestamp, without printf on the hot path */
@@ -100,9 +126,14 @@ int64_t sg_emit_updates(const sg_emit_spec *s, const sg_batch *b, const sg_updat
         lens[nh] = h->lens[k];
       }
     }
-    if (sg_producer_send(s->producer, s->topic, part, s->key_format ? key.data : NULL, key.len, val.data,
-                         val.len, is_null, names, vals, lens, nh, err, errlen) != 0)
+    if (!s->producer && s->capture) {
+      if (sg_capture_message(s->capture, up->time, part, s->key_format ? key.data : NULL, key.len, val.data,
+                             val.len, is_null, names, vals, lens, nh) != 0)
+        goto fail;
+    } else if (sg_producer_send(s->producer, s->topic, part, s->key_format ? key.data : NULL, key.len, val.data,
+                                val.len, is_null, names, vals, lens, nh, err, errlen) != 0) {
       goto fail;
+    }
     sent++;
   }
   sg_buf_free(&key);

@@ -5,7 +5,7 @@ local log = require "sinkgate.util.log"
 
 local M = {}
 
-local COMMANDS = { "run", "check", "status", "dev", "tail", "version" }
+local COMMANDS = { "run", "check", "status", "dev", "tail", "plugin", "version" }
 
 local function usage()
   return table.concat({
@@ -21,6 +21,7 @@ local function usage()
     "  status [PID]     the state of the sinks of running gateways",
     "  dev              start the dev environment: a mock Kafka broker and a Schema Registry",
     "  tail TOPIC       print a topic's messages as JSON lines",
+    "  plugin new NAME  scaffold a plugin (descriptor, options, spec, README, rockspec)",
     "  version          print versions",
     "",
     "`sinkgate <command> --help` describes each command.",

@@ -15,6 +15,9 @@ local function fn_where(f)
 end
 
 local function fmt_label(f)
+  if type(f) == "table" and f.plugin then -- a format plugin (sinkgate.plugin)
+    return ("%s (plugin %s)"):format(f.plugin.name, f.plugin.version)
+  end
   if type(f) == "table" then
     local reg = f.opts.registry.opts
     return ("avro (registry %s: %s)"):format(reg.name, secret.redact_url(reg.url))
@@ -96,6 +99,12 @@ function M.plan_text(p)
   row(lines, "key", p.key and (relation.render_key(p.key) .. (p.opts.not_enforced and " NOT ENFORCED" or ""))
     or "none")
   row(lines, "formats", ("key %s, value %s"):format(j.key_format == json.null and "-" or j.key_format, j.value_format))
+  -- plugins: the transform in front of the encoders (the columns above are its output)
+  if p.opts.transform then
+    local d = p.opts.transform.plugin
+    row(lines, "transform", ("plugin %s %s (source columns: %d)"):format(d.name, d.version,
+      #(p.source_relation or p.relation).columns))
+  end
   row(lines, "envelope", p.envelope)
   row(lines, "partitioning", j.partitioning)
   row(lines, "headers", j.timestamp_header .. " (logical timestamp) first" ..

@@ -100,6 +100,7 @@ end
 
 local function format_name(f)
   if type(f) == "string" then return f end
+  if type(f) == "table" and f.plugin then return f.plugin.name end
   return "avro"
 end
 
@@ -129,6 +130,8 @@ local function check_formats(s, o, rel, key, problems)
   if o.key_format and not key then problems[#problems + 1] = p .. ".key_format: needs a key" end
   local kf = o.key_format or o.format or "json"
   local vf = o.value_format or o.format or "json"
+  -- plugins: a format plugin that encodes no keys leaves `format`'s key side to json
+  kf, vf = require("sinkgate.plugin.formats").check(kf, vf, o, p, problems)
   local all = {}
   for i, c in ipairs(rel.columns) do all[i] = c.name end
   if key then check_raw(kf, rel, key, "key", problems, p) end
@@ -163,6 +166,9 @@ local function plan_sink(s, problems)
   local o = s.opts
   local local_problems = {}
   local rel = source_relation(o.from, local_problems)
+  -- plugins: a transform rewrites rows first; the sink sees its relation
+  local source_rel = rel
+  if rel and o.transform then rel = require("sinkgate.plugin.transform").relation(rel, o, s.path, local_problems) end
   if not rel then
     local src = o.from
     for _, e in ipairs(local_problems) do
@@ -170,7 +176,7 @@ local function plan_sink(s, problems)
     end
     return nil
   end
-  for _, e in ipairs(input.check_rows(root_of(o.from, rel))) do problems[#problems + 1] = e end
+  for _, e in ipairs(input.check_rows(root_of(o.from, source_rel))) do problems[#problems + 1] = e end
   local key = check_key(s, o, rel, local_problems)
   local kf, vf = check_formats(s, o, rel, key, local_problems)
   for _, k in ipairs({ "format", "key_format", "value_format" }) do rules.doc_on(o[k], rel, s.path .. "." .. k, local_problems) end
@@ -179,6 +185,7 @@ local function plan_sink(s, problems)
     name = s.name, where = s.where, opts = o, relation = rel, key = key,
     key_format = key and kf or nil, value_format = vf, envelope = o.envelope,
     topic = o.into.topic, connection = o.into.connection,
+    source_relation = source_rel, -- plugins: the input's relation when a transform changes it
   }
   if o.from.kind == "view" then plan.views = select(2, view_plan.chain(o.from)) end
   if #local_problems == 0 then rules.debezium_partition_by(plan, s.path, local_problems) end

@@ -44,14 +44,16 @@ local function failure(res, what)
 end
 
 -- Registers schema text under subject; returns id or nil, failure.
-function M:register(subject, schema)
-  local cached = self.ids[subject .. "\0" .. schema]
+-- schema_type: nil (Avro) or "PROTOBUF"/"JSON" (plugin formats).
+function M:register(subject, schema, schema_type)
+  local ck = subject .. "\0" .. schema .. "\0" .. (schema_type or "")
+  local cached = self.ids[ck]
   if cached then return cached end
-  if C.sg_registry_register(self.h, subject, schema, self.res) ~= 0 then
+  if C.sg_registry_register_typed(self.h, subject, schema, schema_type, self.res) ~= 0 then
     return nil, failure(self.res, "register " .. subject)
   end
   local id = self.res.id
-  self.ids[subject .. "\0" .. schema] = id
+  self.ids[ck] = id
   return id
 end
 

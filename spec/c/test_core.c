@@ -94,6 +94,53 @@ static void test_batch_growth(void) {
   sg_schema_free(s);
 }
 
+/* Capture mode (sinkgate.testing): emit.c records what it would produce;
+ * given (plugin) values replace the encoder and SG_PART_SKIP leaves one out. */
+static void test_emit_capture(void) {
+  char err[256];
+  sg_schema *s = sg_schema_new();
+  CHECK(sg_schema_add_column(s, "id", sg_schema_type(s, SG_T_INT8, -1, -1), 0, err, sizeof err) == 0, "add id");
+  sg_batch *b = sg_batch_new(s, 4);
+  for (int i = 1; i <= 3; i++) sg_batch_set_i64(b, (uint32_t)sg_batch_push_row(b, 7, 1), 0, i);
+  int key[1] = {0};
+  sg_updates u = {0};
+  CHECK(sg_consolidate(b, key, 1, 0, -1, &u, err, sizeof err) == 0 && u.n == 3, "3 updates");
+  sg_capture cap = {0};
+  sg_emit_spec spec = {0};
+  spec.topic = "t";
+  spec.partitions = 1;
+  spec.key_format = SG_FMT_JSON;
+  spec.value_format = SG_FMT_GIVEN;
+  spec.envelope = SG_ENV_UPSERT;
+  spec.key_cols = key;
+  spec.nkey = 1;
+  spec.ts_header = "ts";
+  spec.capture = &cap;
+  const void *data[3] = {"a", "bb", "ccc"};
+  size_t lens[3] = {1, 2, 3};
+  uint8_t flags[3] = {0, SG_PART_SKIP, 0};
+  sg_msg_parts given = {data, lens, flags};
+  spec.given_value = &given;
+  int64_t n = sg_emit_updates(&spec, b, &u, 0, 3, NULL, NULL, err, sizeof err);
+  CHECK(n == 2 && cap.n == 2, "two messages captured, one skipped: %lld, %s", (long long)n, err);
+  /* first record: time 7, partition 0, flags 1 (key), the key of the first
+   * update as JSON, value "a", one header ts=7 */
+  char keyjson[32];
+  int kl = snprintf(keyjson, sizeof keyjson, "{\"id\":%lld}", (long long)b->cells[u.items[0].after].i);
+  unsigned char want[64] = {7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, (unsigned char)kl, 0, 0, 0};
+  size_t w = 20;
+  memcpy(want + w, keyjson, (size_t)kl);
+  w += (size_t)kl;
+  const unsigned char rest[] = {1, 0, 0, 0, 'a', 1, 0, 0, 0, 2, 0, 0, 0, 't', 's', 1, 0, 0, 0, '7'};
+  memcpy(want + w, rest, sizeof rest);
+  w += sizeof rest;
+  CHECK(cap.out.len > w && memcmp(cap.out.data, want, w) == 0, "first captured record layout");
+  sg_buf_free(&cap.out);
+  sg_updates_free(&u);
+  sg_batch_free(b);
+  sg_schema_free(s);
+}
+
 static void test_yaml_tree(void) {
   const char *src = "a: 1\nb:\n  - x\n  - \"y\"\nc: {d: true}\n";
   char err[256];
@@ -168,6 +215,7 @@ int main(void) {
   test_batch_growth();
   test_yaml_tree();
   test_state_store();
+  test_emit_capture();
   printf("c-core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -46,9 +46,20 @@ local function main(opts, pos)
     return 1
   end
   if opts.json then
-    log.out_json(describe.plans_json(plans), json.pretty)
+    local doc = describe.plans_json(plans)
+    -- plugins: each loaded plugin with its version and granted capabilities
+    local list = {}
+    for i, d in ipairs(decls.plugins) do
+      list[i] = json.object({ "name", "version", "kind", "file", "capabilities" }, { name = d.name,
+        version = d.version, kind = d.kind, file = d.file,
+        capabilities = #d.capabilities > 0 and d.capabilities or json.empty_array })
+    end
+    if #list > 0 then doc = json.object({ "sinks", "plugins" }, { sinks = doc.sinks, plugins = list }) end
+    log.out_json(doc, json.pretty)
   else
-    log.out(describe.plans_text(pos[1], plans))
+    local text = describe.plans_text(pos[1], plans)
+    for _, d in ipairs(decls.plugins) do text = text .. "\n" .. require("sinkgate.plugin").describe(d) end
+    log.out(text)
   end
   return 0
 end

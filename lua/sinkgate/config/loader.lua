@@ -204,7 +204,8 @@ local function finish(ctx, errors, opts)
     end
   end
   if #errors > 0 then return nil, errors end
-  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks }
+  -- plugins: what sg.plugin loaded, for `sinkgate check` (name, version, capabilities)
+  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks, plugins = ctx.plugins or {} }
 end
 
 local function load_yaml(text, path, opts, ctx, errors)
@@ -242,6 +243,7 @@ end
 function M.load_text(text, path, opts)
   opts = opts or {}
   local ctx = sg._begin()
+  ctx.config_dir = path:match("^(.*)/[^/]*$") or "." -- plugins/ beside the config
   local errors = {}
   if path:match("%.ya?ml$") then
     prescan_secret_names(text)
@@ -254,6 +256,15 @@ function M.load_text(text, path, opts)
     local ok, msg = M.run_chunk(text, "@" .. path, opts)
     if not ok then
       local errs = { msg }
+      -- plugins: sg.plugin raises every problem of a descriptor or of its options at
+      -- once, one "file:line: key.path: message" per line; each is its own problem
+      if type(msg) == "string" and msg:find("\n", 1, true) then
+        local lines = {}
+        for line in msg:gmatch("[^\n]+") do lines[#lines + 1] = line:match("^%S-:%d+: ") and line or nil end
+        local n = 0
+        for _ in msg:gmatch("[^\n]+") do n = n + 1 end
+        if #lines == n then errs = lines end
+      end
       check_env_reads(ctx, errs)
       return nil, errs
     end

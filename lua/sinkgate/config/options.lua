@@ -267,4 +267,10 @@ table.insert(M.sink.fields, { "state_memory", "integer", default = 64 * 1024 * 1
 -- ==== end of views ====
 
 
+-- plugins (docs/plugins.md): a transform plugin in front of the sink's
+-- encoders, until views (sg.view) take transforms.
+table.insert(M.sink.fields, { "transform", "transform",
+  doc = "A transform plugin's instance (sg.plugin \"redact\" { … }): each row is rewritten by it before it is " ..
+    "encoded, partitioned and given headers; key columns pass through unchanged." })
+
 return M

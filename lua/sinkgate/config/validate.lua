@@ -175,7 +175,8 @@ local function check_type(ty, v, path, ctx)
     return bad("expected a string, number or boolean, got " .. describe(v))
   elseif ty == "format" then
     if M.kind_of(v) == "format" then return v end
-    if v == "json" or v == "text" or v == "bytes" then return v end
+    -- plugins: a format name is one the registry holds as a built-in string format
+    if type(v) == "string" and require("sinkgate.plugin.registry").named_format(v) then return v end
     return bad("expected \"json\", \"text\", \"bytes\" or sinkgate.avro{…}, got " .. describe(v))
   elseif M.KIND_NAMES[ty] then
     if M.kind_of(v) == ty then return v end
@@ -186,7 +187,8 @@ local function check_type(ty, v, path, ctx)
   return bad()
 end
 
-M.KIND_NAMES = { kafka_connection = true, registry_connection = true, source = true }
+M.KIND_NAMES = { kafka_connection = true, registry_connection = true, source = true,
+  transform = true } -- transform: a transform plugin's instance (sinkgate.plugin)
 
 -- A table against a spec with `fields`.
 check = function(spec, t, path, ctx)
@@ -232,6 +234,15 @@ function M.check(spec_name, t, path, locate, errors)
     fail = function(p, msg) errors[#errors + 1] = ("%s: %s: %s"):format(locate(p), p, msg) end,
   }
   return check(options[spec_name], t, path, ctx)
+end
+
+-- plugins: the same against an option table given as a value (a plugin's
+-- descriptor brings its own, in the shape of config/options.lua).
+function M.check_spec(spec, t, path, locate, errors)
+  local ctx = {
+    fail = function(p, msg) errors[#errors + 1] = ("%s: %s: %s"):format(locate(p), p, msg) end,
+  }
+  return check(spec, t, path, ctx)
 end
 
 return M

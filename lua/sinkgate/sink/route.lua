@@ -198,8 +198,22 @@ end
 -- values it points into (keep both alive while emitting), or nil, error
 -- with on_error = "fail". Like partitions: one pcall for the range, row by
 -- row only where something raised.
-function M:message_headers(u, from, to)
+function M:message_headers(u, from, to, extra)
   local fn, view, reserved = self.headers, self.view, self.reserved
+  -- plugins: `extra[i - from + 1]` holds the headers a format plugin added
+  -- to that message (CloudEvents binary mode), checked like the user's
+  local user = fn
+  fn = function(row, k)
+    local h = user and user(row)
+    local e = extra and extra[k]
+    if not e then return h end
+    if h == nil then return e end
+    local merged = {}
+    for name, v in pairs(e) do merged[name] = v end
+    if type(h) ~= "table" then return h == nil and merged or h end
+    for name, v in pairs(h) do merged[name] = v end
+    return merged
+  end
   local first = ffi.new("uint32_t[?]", to - from + 1)
   local names, values, issues
   local function pass(guarded)
@@ -208,21 +222,21 @@ function M:message_headers(u, from, to)
       first[i - from] = #names
       local row = view:at(row_of(u.items[i]))
       if guarded then
-        local ok, h = pcall(fn, row)
+        local ok, h = pcall(fn, row, i - from + 1)
         if ok then
           collect(h, names, values, issues, reserved)
         else
-          local where, msg = raised(fn, h)
+          local where, msg = raised(user or fn, h)
           issues[#issues + 1] = { "header_errors", "error: " .. msg, "the message went out without user headers", where }
         end
       else
-        collect(fn(row), names, values, issues, reserved)
+        collect(fn(row, i - from + 1), names, values, issues, reserved)
       end
     end
   end
   if not pcall(pass, false) then pass(true) end
   if #issues > 0 then
-    local at = def_where(fn)
+    local at = def_where(user or fn)
     for _, x in ipairs(issues) do
       local failed = self:problem(x[1], x[4] or at, self.hdr_path, x[2], x[3])
       if failed then return nil, failed end

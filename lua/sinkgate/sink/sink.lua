@@ -32,12 +32,13 @@ M.__index = M
 for k, f in pairs(startup) do if type(f) == "function" then M[k] = f end end
 for k, f in pairs(steps) do if type(f) == "function" then M[k] = f end end
 
-local FMT = { json = C.SG_FMT_JSON, text = C.SG_FMT_TEXT, bytes = C.SG_FMT_BYTES }
 local ENV = { upsert = C.SG_ENV_UPSERT, debezium = C.SG_ENV_DEBEZIUM }
 local PARTITION_REFRESH_MS = 30000
 
+-- plugins: every format, built-in or plugin, is a descriptor of the plugin
+-- registry; it names the C encoder (or SG_FMT_GIVEN: encoded in Lua).
 local function fmt_code(f)
-  return type(f) == "table" and C.SG_FMT_AVRO or FMT[f]
+  return require("sinkgate.plugin.registry").c_format(C, f)
 end
 
 -- One registry client per registry connection, shared by its sinks.
@@ -59,7 +60,7 @@ end
 local function pairing_columns(p)
   local names = p.key or p.relation.keys[1] or {}
   local idx = {}
-  for i, n in ipairs(names) do idx[i] = p.relation.index[n] - 1 end
+  for i, n in ipairs(names) do idx[i] = (p.source_relation or p.relation).index[n] - 1 end
   return idx
 end
 
@@ -96,9 +97,10 @@ function M.new(p)
   local base, err = kafka_conf.for_connection(conn, {})
   if not base then return nil, err end
   self.conf = { keys = base, values = err }
-  self.input, err = input.new(o.from, p.relation)
+  local in_rel = p.source_relation or p.relation -- plugins: a transform changes what the sink publishes
+  self.input, err = input.new(o.from, in_rel)
   if not self.input then return nil, err end
-  self.batch = ffi.gc(C.sg_batch_new(p.relation:c_schema(), 4096), C.sg_batch_free)
+  self.batch = ffi.gc(C.sg_batch_new(in_rel:c_schema(), 4096), C.sg_batch_free)
   self.updates = ffi.gc(ffi.new("sg_updates[1]"), C.sg_updates_free)
   self.pair_cols, self.npair = c_ints(pairing_columns(p))
   local key_idx = {}
@@ -110,7 +112,12 @@ function M.new(p)
   self.bad = bad_rows.new(self)
   self.input:on_bad_row(self.bad:handler())
   if self.input.attach then self.input:attach(self) end -- views: on_error, problems, state_dir
-  if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters, self.problems) end
+  -- plugins: transforms and format plugins (sinkgate.plugin.emit); routing reads the rows they produce
+  self.plugins = require("sinkgate.plugin.emit").new(p, self.problems, self.counters)
+  local out = self.plugins and self.plugins:output(self.batch) or self.batch
+  if o.into.partition_by or o.headers or self.plugins then
+    self.route = route.new(p, out, self.counters, self.problems)
+  end
   return self
 end
 
@@ -141,7 +148,30 @@ function M:ready(now)
     self.registry, self.publish_at, self.publish_backoff = client, 0, 1000
     return lifecycle.set(self, "stalled", "waiting to register its schemas")
   end
+  -- plugins: format plugins prepare (register their schemas) before any data
+  if self.plugins and not self.plugins.prepared then
+    self.prepare_at, self.prepare_backoff = 0, 1000
+    return lifecycle.set(self, "stalled", "waiting for its format plugins to prepare")
+  end
   lifecycle.set(self, "running", nil)
+end
+
+-- plugins: like publish, a registry that cannot be reached stalls the sink
+-- and is retried with backoff; any other prepare failure fails the sink.
+function M:prepare_plugins(now)
+  if now < self.prepare_at then return end
+  local ok, err, retriable = self.plugins:prepare()
+  if ok then
+    self.prepare_at = nil
+    return lifecycle.set(self, "running", nil)
+  end
+  if not retriable then
+    self.prepare_at = nil
+    return lifecycle.set(self, "failed", err)
+  end
+  lifecycle.set(self, "stalled", err)
+  self.prepare_at = now + self.prepare_backoff
+  self.prepare_backoff = math.min(self.prepare_backoff * 2, 30000)
 end
 
 function M:publish(now)
@@ -181,6 +211,7 @@ function M:step(now)
     return
   end
   if self.registry then self:publish(now) return end
+  if self.prepare_at then self:prepare_plugins(now) return end -- plugins
   local ok, err
   if self.txn then
     ok, err = self:drive(now)
@@ -238,7 +269,7 @@ function M:status_line()
   local s = self:status()
   local extra = {}
   for _, k in ipairs({ "multi_key", "partition_by_nil", "partition_by_errors", "partition_by_invalid",
-    "headers_dropped", "header_errors", "bad_rows", "feed_errors", "dead_letters",
+    "headers_dropped", "header_errors", "bad_rows", "feed_errors", "dead_letters", "plugin_errors",
     "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms", "view_errors" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
   end

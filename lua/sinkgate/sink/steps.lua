@@ -23,17 +23,27 @@ local STALL_AFTER_MS = 5000
 -- transaction sends the same messages.
 function M:route_range(from, to)
   local parts, headers
+  -- plugins: transform and format plugins first (their rows, parts, headers)
+  local given
+  if self.plugins then
+    local err
+    given, err = self.plugins:range(self.batch, self.updates[0], from, to)
+    if not given then return nil, err end
+  end
+  -- a transform hands back its own copy of the range's updates, [0, to - from)
+  local u, rf, rt = self.updates[0], from, to
+  if given and given.updates then u, rf, rt = given.updates[0], 0, to - from end
   if self.route and self.opts.into.partition_by then
     local err
-    parts, err = self.route:partitions(self.updates[0], from, to, self.partitions)
+    parts, err = self.route:partitions(u, rf, rt, self.partitions)
     if not parts then return nil, err end
   end
-  if self.route and self.opts.headers then
-    local err
-    headers, err = self.route:message_headers(self.updates[0], from, to)
-    if not headers then return nil, err end -- on_error = "fail"
+  local keep -- what the sg_msg_headers points into: it must live as long as the routed range
+  if self.route and (self.opts.headers or given and given.headers) then
+    headers, keep = self.route:message_headers(u, rf, rt, given and given.headers)
+    if not headers then return nil, keep end -- on_error = "fail"
   end
-  return { parts = parts, headers = headers }
+  return { parts = parts, headers = headers, headers_keep = keep, given = given }
 end
 
 -- Starts the transaction of updates [from, to) with the given frontier;

@@ -87,8 +87,14 @@ end
 
 -- Sends updates [from, to) with their routing; returns the count or nil, err.
 function M.send_range(sink, from, to, routed)
-  local n = C.sg_emit_updates(sink.spec, sink.batch, sink.updates, from, to, routed.parts, routed.headers,
-    core.errbuf, core.ERRLEN)
+  -- plugins: parts encoded by format plugins, rows rewritten by a transform
+  local g = routed.given
+  sink.spec.given_key, sink.spec.given_value = g and g.key, g and g.value
+  local updates = sink.updates
+  if g and g.updates then updates, from, to = g.updates, 0, to - from end -- a transform's copy of the range
+  local n = C.sg_emit_updates(sink.spec, g and g.batch or sink.batch, updates, from, to, routed.parts,
+    routed.headers, core.errbuf, core.ERRLEN)
+  sink.spec.given_key, sink.spec.given_value = nil, nil
   if n < 0 then return nil, core.err() end
   return tonumber(n)
 end
