@@ -32,6 +32,16 @@ end
 -- The relation a source declares.
 local function source_relation(src, problems)
   local o = src.opts
+  -- Kafka sources (issue 11): columns from the formats, built once per source.
+  if src.kind == "kafka" then
+    if src.kafka_relation == nil then
+      local mine = {}
+      src.kafka_relation = require("sinkgate.source.kafka_plan").relation(src, mine) or false
+      src.kafka_problems = mine
+    end
+    for _, e in ipairs(src.kafka_problems) do problems[#problems + 1] = e end
+    return src.kafka_relation or nil
+  end
   if src.kind == "load_generator" then
     local rel = o.relation or generators.default_relation[o.kind]
     local shape = generators[o.kind][rel]

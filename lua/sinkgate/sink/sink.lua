@@ -109,6 +109,7 @@ function M.new(p)
   self.problems = problems.new(p.name)
   self.bad = bad_rows.new(self)
   self.input:on_bad_row(self.bad:handler())
+  if self.input.attach then self.input:attach(self) end -- a Kafka source: problems, dead letters, group id
   if o.into.partition_by or o.headers then self.route = route.new(p, self.batch, self.counters, self.problems) end
   return self
 end
@@ -128,7 +129,9 @@ end
 
 function M:record(frontier, snapshot_done)
   return progress.encode({ frontier = frontier, version = self.opts.version, snapshot_done = snapshot_done,
-    sink = self.identity, writer = self.writer, sources = { [self:source_name()] = self.source_state } })
+    sink = self.identity, writer = self.writer,
+    -- A Kafka source keeps its next offsets here, in the data's transaction.
+    sources = { [self:source_name()] = self.input.resume_state and self.input:resume_state() or self.source_state } })
 end
 
 -- Running (or started): schemas first for Avro sinks, then steps.
@@ -188,7 +191,11 @@ function M:step(now)
     if lifecycle.FINAL[self.state] then return end
     if self.as_of then ok, err = self:snapshot_step(now) else ok, err = self:run_step(now) end
   end
-  if not ok then lifecycle.set(self, "failed", err) end
+  if not ok then lifecycle.set(self, "failed", err) return end
+  -- A Kafka source that cannot go on (decode error policy "stall", state
+  -- limit) stalls the sink with its reason; what it read before is committed.
+  local why = self.input.stalled and self.input:stalled()
+  if why and not self.txn and self.state == "running" then lifecycle.set(self, "stalled", why) end
 end
 
 ------------------------------------------------------------------------------
@@ -229,6 +236,7 @@ function M:status()
     transactions = c.transactions, mode = self.opts.mode, writer = self.writer.id }
   for k, v in pairs(c) do if st[k] == nil and v > 0 then st[k] = v end end
   st.errors = self.problems:report() -- runtime errors by kind: first/last message, what was dropped
+  if self.input.status then st.source = self.input:status() end
   return st
 end
 

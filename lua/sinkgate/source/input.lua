@@ -97,6 +97,7 @@ end
 -- decl: a validated load_generator or table source; relation: its relation.
 function M.new(decl, relation)
   local o = decl.opts
+  if decl.kind == "kafka" then return require("sinkgate.source.kafka").new(decl, relation) end -- issue 11
   if decl.kind == "table" and o.updates then return timed.new(decl, relation) end
   local self = setmetatable({ decl = decl, relation = relation, tick_ms = o.tick, cursor = 0,
     configured_start = o.start, realtime = o.realtime ~= false, limit = o.ticks }, M)

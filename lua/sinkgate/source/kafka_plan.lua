@@ -1,0 +1,127 @@
+-- sinkgate.source.kafka_plan — the relation of a Kafka source (semantics
+-- §10): its columns, in the reference's order — the key's columns (when
+-- included, always under UPSERT), the value's, then metadata in the order
+-- partition, offset, timestamp, headers, single headers — and its keys
+-- (UPSERT: the key columns; DEBEZIUM: the declared keys). The decoders made
+-- here (registry schemas read once, at planning) are kept in the layout the
+-- runtime (source/kafka.lua) fills rows with.
+local decode = require "sinkgate.decode"
+local fmt = require "sinkgate.source.kafka_format"
+local relation = require "sinkgate.relation"
+local types = require "sinkgate.types"
+
+local M = {}
+
+local SINGLE = { text = true, bytes = true, json = true }
+
+-- The name of an include option: true/"true" → default, a string → itself.
+local function include_name(v, default)
+  if v == nil or v == "false" or v == false then return nil end
+  if v == true or v == "true" then return default end
+  return v
+end
+
+M.HEADERS_TYPE = { list = { record = { { "key", "text", not_null = true }, { "value", "bytea" } } } }
+
+-- src: a validated kafka source. Returns the relation, or nil after
+-- appending "path: message" problems. src.kafka_layout describes the row.
+function M.relation(src, problems)
+  local o, p = src.opts, src.path
+  local n0 = #problems
+  local function bad(msg) problems[#problems + 1] = p .. msg end
+  if o.format and (o.key_format or o.value_format) then bad(": give either format or key_format + value_format, not both") end
+  local kf = o.key_format or o.format
+  local vf = o.value_format or o.format
+  if not vf then bad(": needs format, or key_format + value_format") return nil end
+  local env = o.envelope
+  local inc = o.include or {}
+  local key_name = include_name(inc.key, "key")
+  if (env == "upsert" or env == "debezium") and not kf then bad(".key_format: ENVELOPE " .. env:upper() .. " needs a key format") end
+  if env == "debezium" and (inc.key or inc.headers or inc.header) then
+    bad(".include: DEBEZIUM includes the key itself; no key, headers or header metadata with it")
+  end
+  if env ~= "upsert" and o.value_decoding_errors then bad(".value_decoding_errors: only with ENVELOPE UPSERT") end
+  if o.on_decode_error == "dead_letter" and not o.dead_letter then bad(".dead_letter: needed with on_decode_error = \"dead_letter\"") end
+  if env == "debezium" and fmt.name(vf) ~= "json" then bad(".value_format: DEBEZIUM reads JSON values (Avro Debezium is not built yet)") end
+  if fmt.name(vf) == "csv" and env ~= "none" then bad(".envelope: CSV values take ENVELOPE NONE only") end
+  if o.start_offset and o.start_timestamp then bad(": give start_offset or start_timestamp, not both") end
+  for _, f in ipairs({ kf, vf }) do
+    if fmt.name(f) == "csv" and f.opts.header == true then
+      bad(".format: csv header = true is not supported yet: give the names, header = { … }")
+    end
+  end
+  if #problems > n0 then return nil end
+
+  local cols, layout = {}, { envelope = env, topic = o.topic, kf = kf, vf = vf, meta = {} }
+  local function add(c)
+    cols[#cols + 1] = c
+    return #cols - 1 -- 0-based column index
+  end
+  local key_cols = {}
+  if kf and (env == "upsert" or key_name) then
+    local kd, err = fmt.new(kf, o.topic, "key")
+    if not kd then bad(".key_format: " .. err) return nil end
+    layout.key_dec, layout.key_first = kd, #cols
+    local kc = kd.columns
+    if SINGLE[fmt.name(kf)] then
+      key_cols[1] = key_name or "key"
+      add({ key_cols[1], kc[1][2], not_null = env == "upsert" })
+    else
+      for _, c in ipairs(kc) do
+        key_cols[#key_cols + 1] = c[1]
+        add({ c[1], c[2], not_null = env == "upsert" and c.not_null })
+      end
+    end
+    layout.nkey = #key_cols
+  elseif kf and env == "debezium" then
+    local kd, err = fmt.new(kf, o.topic, "key")
+    if not kd then bad(".key_format: " .. err) return nil end
+    layout.dbz_key_dec = kd -- decoded only to check it; the key bytes identify the row
+  end
+  local vd, err
+  if env == "debezium" then
+    vd, err = decode.new("debezium", { columns = o.columns, keys = o.keys })
+  else
+    vd, err = fmt.new(vf, o.topic, "value")
+  end
+  if not vd then bad((o.value_format and ".value_format: " or ".format: ") .. err) return nil end
+  layout.value_dec, layout.value_first = vd, #cols
+  for _, c in ipairs(vd.columns) do
+    -- Under NONE a null value (a tombstone) still makes a row: its value
+    -- columns are NULL; inline errors null them too.
+    add({ c[1], c[2], not_null = c.not_null and env ~= "none" and not o.value_decoding_errors })
+  end
+  layout.nvalue = #vd.columns
+  if o.value_decoding_errors then
+    layout.error_col = add({ "error", { record = { { "description", "text" } } } })
+  end
+  for _, m in ipairs({ { "partition", "integer" }, { "offset", "uint8" }, { "timestamp", "timestamp(3)" },
+    { "headers", M.HEADERS_TYPE } }) do
+    local name = include_name(inc[m[1]], m[1])
+    if name then layout.meta[#layout.meta + 1] = { kind = m[1], col = add({ name, m[2], not_null = m[1] ~= "timestamp" }) } end
+  end
+  for _, h in ipairs(inc.header or {}) do
+    layout.meta[#layout.meta + 1] = { kind = "header", header = h[1], bytes = h.bytes,
+      col = add({ h.as, h.bytes and "bytea" or "text", not_null = true }) }
+  end
+  local keys = {}
+  if env == "upsert" then keys[1] = key_cols end
+  if env == "debezium" then keys = o.keys or {} end
+  local rel, errs = relation.new(o.name or o.topic, cols, keys)
+  for _, e in ipairs(errs or {}) do bad(": " .. e:gsub("^columns%[%d+%]: ", "")) end
+  if not rel then return nil end
+  -- Column types resolved once for metadata cells.
+  for _, m in ipairs(layout.meta) do m.type = rel.columns[m.col + 1].type end
+  if layout.error_col then layout.error_type = rel.columns[layout.error_col + 1].type end
+  src.kafka_layout = layout
+  return rel
+end
+
+-- "name type" lines of a relation, for `check`.
+function M.describe(rel)
+  local out = {}
+  for i, c in ipairs(rel.columns) do out[i] = c.name .. " " .. types.render(c.type) .. (c.nullable and "" or " not null") end
+  return out
+end
+
+return M
