@@ -301,7 +301,7 @@ end
 -- The name a source's resume state is kept under in the progress record.
 function M:source_name()
   local src = self.opts.from
-  return src.opts.name or src.generator_relation or src.path:match("[^.]+$")
+  return src.opts.name or src.generator_relation or (src.kind == "kafka" and src.opts.topic) or src.path:match("[^.]+$")
 end
 
 M.STALL_AFTER_MS = STALL_AFTER_MS
