@@ -1,0 +1,204 @@
+-- sg.source.kafka end to end: messages written by an independent producer
+-- (python3-confluent-kafka; Avro by python3-avro, Protobuf by
+-- python3-protobuf), read by a source, published by a JSON sink and read
+-- back with `sinkgate tail`; decoded values compared with what the
+-- reference documents (semantics §10: column names, metadata, envelopes).
+local helpers = require "helpers"
+local ks = require "helpers.kafka_source"
+local pbh = require "helpers.protobuf"
+local cjson = require "cjson"
+
+local HEAD = [[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local csr = sg.registry_connection { url = sg.env("SINKGATE_REGISTRY") }
+]]
+
+-- A source (Lua text) published append-only (DEBEZIUM, no key) to topic out.
+local function append_only(src, out)
+  return HEAD .. "local src = " .. src .. "\n" .. ([[sg.sink %q { from = src, into = { connection = kafka, topic = %q },
+  format = "json", envelope = "debezium" }]]):format(out, out)
+end
+
+local function upsert(src, out, key)
+  return HEAD .. "local src = " .. src .. "\n" .. ([[sg.sink %q { from = src, into = { connection = kafka, topic = %q },
+  key = { %q }, format = "json", envelope = "upsert" }]]):format(out, out, key)
+end
+
+local function sorted_by(list, field)
+  table.sort(list, function(a, b) return tostring(a[field]) < tostring(b[field]) end)
+  return list
+end
+
+describe("sg.source.kafka", function()
+  local dev
+  setup(function() dev = helpers.dev_start() end)
+  teardown(function() helpers.dev_stop(dev) end)
+
+  it("JSON with the key and every metadata column (names and types as the reference)", function()
+    ks.produce(dev, "meta_in", {
+      { key = "a", value = '{"x":1}', headers = { { "trace-id", "t1" }, { "other", cjson.null } }, partition = 1 },
+      { value = '{"x":[1,2]}', headers = { { "trace-id", "t2" } }, partition = 1 },
+    })
+    local src = [[sg.source.kafka { connection = kafka, topic = "meta_in", key_format = "text", value_format = "json",
+      include = { key = true, partition = true, offset = "off", timestamp = true, headers = true,
+        header = { { "trace-id", as = "trace_id" }, { "trace-id", as = "trace_raw", bytes = true } } } }]]
+    local chk = helpers.sinkgate("check " .. helpers.write_tmp(append_only(src, "meta_out"), ".lua"), dev.env)
+    assert.equal(0, chk.rc, chk.err)
+    assert.matches("meta_in %(key text, data jsonb, partition integer not null, off uint8 not null, timestamp " ..
+      "timestamp%(3%), headers record%(key text, value bytea%) list not null, trace_id text not null, trace_raw bytea " ..
+      "not null%)", chk.out)
+    local r = ks.run(dev, append_only(src, "meta_out"))
+    assert.equal(0, r.rc, r.err)
+    local rows = sorted_by(ks.afters(dev, "meta_out"), "off")
+    assert.equal(2, #rows)
+    assert.same({ key = "a", data = { x = 1 }, partition = 1, off = 0, trace_id = "t1", trace_raw = { 116, 49 },
+      headers = { { key = "trace-id", value = { 116, 49 } }, { key = "other", value = cjson.null } } },
+      { key = rows[1].key, data = rows[1].data, partition = rows[1].partition, off = rows[1].off,
+        trace_id = rows[1].trace_id, trace_raw = rows[1].trace_raw, headers = rows[1].headers })
+    assert.equal(cjson.null, rows[2].key)
+    assert.same({ x = { 1, 2 } }, rows[2].data)
+    assert.matches("^%d+%.000$", rows[1].timestamp)
+  end)
+
+  it("TEXT (invalid UTF-8 skipped and reported with its position), BYTES and CSV", function()
+    ks.produce(dev, "text_in", { { value = "héllo" }, { value = "\255\254" }, { value = "ok" } })
+    local r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "text_in", format = "text",
+      on_decode_error = "skip" }]], "text_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.matches("topic text_in partition 0 offset 1: ", r.err)
+    local texts = {}
+    for i, a in ipairs(ks.afters(dev, "text_out")) do texts[i] = a.text end
+    table.sort(texts)
+    assert.same({ "héllo", "ok" }, texts)
+
+    ks.produce(dev, "bytes_in", { { value = "\0\1\255" } })
+    r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "bytes_in", format = "bytes" }]],
+      "bytes_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.same({ { data = { 0, 1, 255 } } }, ks.afters(dev, "bytes_out"))
+
+    ks.produce(dev, "csv_in", { { value = 'a;b;c' }, { value = '1;2' }, { value = 'x;"y;z";w' } })
+    r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "csv_in",
+      format = sg.csv { columns = 3, delimiter = ";" } }]], "csv_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.matches("offset 1", r.err) -- the short record: skipped and reported
+    assert.same({ { column1 = "a", column2 = "b", column3 = "c" }, { column1 = "x", column2 = "y;z", column3 = "w" } },
+      sorted_by(ks.afters(dev, "csv_out"), "column1"))
+  end)
+
+  it("Avro through the registry (python3-avro writer, Confluent framing)", function()
+    local schema = { type = "record", name = "r", fields = { { name = "id", type = "long" },
+      { name = "name", type = "string" }, { name = "score", type = { "null", "double" } } } }
+    local id = ks.register(dev, "avro_in-value", schema)
+    local vals = ks.avro(schema, id, { { id = 1, name = "one", score = 1.5 },
+      { id = 2, name = "two", score = cjson.null } })
+    ks.produce(dev, "avro_in", { { value = vals[1] }, { value = vals[2] } })
+    local r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "avro_in",
+      format = sg.avro { registry = csr } }]], "avro_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.same({ { id = 1, name = "one", score = 1.5 }, { id = 2, name = "two", score = cjson.null } },
+      sorted_by(ks.afters(dev, "avro_out"), "id"))
+  end)
+
+  it("Protobuf from a descriptor set (python3-protobuf writer)", function()
+    local w = pbh.work()
+    local p = io.popen(("PYTHONPATH=%s /usr/bin/python3 -c 'import sgtest_pb2; " ..
+      "print(sgtest_pb2.Leaf(z=-5, tags=[\"a\", \"b\"]).SerializeToString().hex())'"):format(w))
+    local hex = p:read("*l")
+    p:close()
+    ks.produce(dev, "pb_in", { { value = pbh.unhex(hex) } })
+    local r = ks.run(dev, append_only(([[sg.source.kafka { connection = kafka, topic = "pb_in",
+      format = sg.protobuf { message = "sgtest.Leaf", descriptor_set = %q } }]]):format(w .. "/all.fds"), "pb_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.same({ { z = -5, tags = { "a", "b" } } }, ks.afters(dev, "pb_out"))
+  end)
+
+  it("UPSERT: state across restarts, deletes, and a null key's error state", function()
+    ks.produce(dev, "up_in", { { key = "a", value = "1" }, { key = "b", value = "2" }, { key = "a", value = "3" },
+      { key = "b" }, { value = "no key" } })
+    local cfg = upsert([[sg.source.kafka { connection = kafka, topic = "up_in", key_format = "text",
+      value_format = "text", envelope = "upsert" }]], "up_out", "key")
+    local r = ks.run(dev, cfg)
+    assert.equal(0, r.rc, r.err)
+    local msgs = helpers.tail(dev, "up_out")
+    assert.equal(1, #msgs) -- the snapshot: a = 3 (b was deleted)
+    assert.same({ key = "a", text = "3" }, msgs[1].value)
+    -- Restarted: the state is rebuilt from the topic, so deleting a and
+    -- updating b (deleted) behave as if it had never stopped.
+    ks.produce(dev, "up_in", { { key = "a" }, { key = "b", value = "4" }, { key = cjson.null } })
+    r = ks.run(dev, cfg)
+    assert.equal(0, r.rc, r.err)
+    assert.matches("resuming at frontier", r.err)
+    msgs = helpers.tail(dev, "up_out")
+    assert.equal(3, #msgs)
+    local got = {}
+    for i = 2, 3 do got[msgs[i].key.key] = msgs[i].value end
+    assert.same({ a = cjson.null, b = { key = "b", text = "4" } }, got)
+  end)
+
+  it("UPSERT Avro key and value (the example's shape)", function()
+    local kschema = "string"
+    local vschema = { type = "record", name = "v", fields = { { name = "qty", type = "int" } } }
+    local kid = ks.register(dev, "avup_in-key", kschema)
+    local vid = ks.register(dev, "avup_in-value", vschema)
+    local keys = ks.avro(kschema, kid, { "x", "y" })
+    local vals = ks.avro(vschema, vid, { { qty = 1 }, { qty = 2 }, { qty = 3 } })
+    ks.produce(dev, "avup_in", { { key = keys[1], value = vals[1] }, { key = keys[2], value = vals[2] },
+      { key = keys[1], value = vals[3] } })
+    local r = ks.run(dev, upsert([[sg.source.kafka { connection = kafka, topic = "avup_in",
+      format = sg.avro { registry = csr }, envelope = "upsert" }]], "avup_out", "key"))
+    assert.equal(0, r.rc, r.err)
+    local got = {}
+    for _, m in ipairs(helpers.tail(dev, "avup_out")) do got[m.key.key] = m.value end
+    assert.same({ x = { key = "x", qty = 3 }, y = { key = "y", qty = 2 } }, got)
+  end)
+
+  it("DEBEZIUM JSON: before/after, deletes, duplicates dropped by source position", function()
+    local function ev(op, before, after, lsn)
+      return cjson.encode({ op = op, before = before or cjson.null, after = after or cjson.null,
+        source = { lsn = lsn } })
+    end
+    local k1, k2 = '{"id":1}', '{"id":2}'
+    ks.produce(dev, "dbz_in", {
+      { key = k1, value = ev("c", nil, { id = 1, name = "a" }, 10) },
+      { key = k2, value = ev("c", nil, { id = 2, name = "b" }, 11) },
+      { key = k1, value = ev("u", { id = 1, name = "a" }, { id = 1, name = "a2" }, 12) },
+      { key = k1, value = ev("u", { id = 1, name = "a" }, { id = 1, name = "a2" }, 12) }, -- redelivered
+      { key = k2, value = ev("d", { id = 2, name = "b" }, nil, 13) },
+      { key = k2 }, -- the tombstone after a delete
+    })
+    local r = ks.run(dev, upsert([[sg.source.kafka { connection = kafka, topic = "dbz_in", key_format = "json",
+      value_format = "json", envelope = "debezium", columns = { { "id", "bigint", not_null = true }, { "name", "text" } },
+      keys = { { "id" } } }]], "dbz_out", "id"))
+    assert.equal(0, r.rc, r.err)
+    local msgs = helpers.tail(dev, "dbz_out")
+    assert.equal(1, #msgs)
+    assert.same({ id = 1, name = "a2" }, msgs[1].value)
+  end)
+
+  it("undecodable messages: dead-lettered with their bytes and the error, or stalling the source", function()
+    ks.produce(dev, "bad_in", { { key = "k", value = '{"ok":1}' }, { key = "k2", value = "{nope",
+      headers = { { "h", "v" } } }, { key = "k3", value = '{"ok":3}' } })
+    local r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "bad_in", format = "json",
+      on_decode_error = "dead_letter", dead_letter = { topic = "bad_dlq" } }]], "bad_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.equal(2, #ks.afters(dev, "bad_out"))
+    local dl = helpers.tail(dev, "bad_dlq", "--key-format text --value-format text")
+    assert.equal(1, #dl)
+    assert.equal("k2", dl[1].key)
+    assert.equal("{nope", dl[1].value)
+    local h = {}
+    for _, x in ipairs(dl[1].headers) do h[x[1]] = x[2] end
+    assert.equal("v", h.h)
+    assert.equal("bad_in", h["sinkgate-source-topic"])
+    assert.equal("1", h["sinkgate-source-offset"])
+    assert.is_string(h["sinkgate-error"])
+
+    r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "bad_in", format = "json" }]],
+      "stall_out"))
+    assert.matches("stalled", r.err)
+    assert.matches("topic bad_in partition 0 offset 1", r.err)
+    assert.same({ { data = { ok = 1 } } }, ks.afters(dev, "stall_out"))
+  end)
+end)
