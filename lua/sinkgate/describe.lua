@@ -76,7 +76,7 @@ function M.plan_text(p)
   local lines = { ("sink %s  (%s)"):format(p.name, p.where) }
   local cols = {}
   for i, c in ipairs(j.columns) do cols[i] = c.name .. " " .. c.type .. (c.nullable and "" or " not null") end
-  row(lines, "from", p.relation.name .. " (" .. table.concat(cols, ", ") .. ")")
+  row(lines, "from", p.relation.name .. " (" .. (p.relation.deferred or table.concat(cols, ", ")) .. ")")
   row(lines, "topic", ("%s  (connection %s: %s; compression %s)"):format(p.topic, j.connection.name,
     j.connection.brokers, j.compression))
   row(lines, "key", p.key and (relation.render_key(p.key) .. (p.opts.not_enforced and " NOT ENFORCED" or ""))

@@ -201,4 +201,32 @@ describe("sg.source.kafka", function()
     assert.matches("topic bad_in partition 0 offset 1", r.err)
     assert.same({ { data = { ok = 1 } } }, ks.afters(dev, "stall_out"))
   end)
+
+  it("the examples run against sinkgate dev", function()
+    local kid = ks.register(dev, "inventory-key", "string")
+    local vschema = { type = "record", name = "item", fields = { { name = "sku", type = "string" },
+      { name = "qty", type = "int" } } }
+    local vid = ks.register(dev, "inventory-value", vschema)
+    local keys = ks.avro("string", kid, { "s1", "s2" })
+    local vals = ks.avro(vschema, vid, { { sku = "s1", qty = 5 }, { sku = "s2", qty = 7 } })
+    ks.produce(dev, "inventory", { { key = keys[1], value = vals[1] }, { key = keys[2], value = vals[2] },
+      { key = keys[2] } })
+    local r = helpers.sinkgate("run --duration 2s examples/kafka_upsert_avro.lua", dev.env)
+    assert.equal(0, r.rc, r.err)
+    local msgs = helpers.tail(dev, "inventory-json")
+    assert.equal(1, #msgs)
+    assert.same({ key = "s1", sku = "s1", qty = 5, offset = 0 }, msgs[1].value)
+
+    ks.produce(dev, "pg.public.orders", {
+      { key = '{"id":1}', value = cjson.encode({ op = "c", before = cjson.null,
+        after = { id = 1, name = "a", total = "9.50" }, source = { lsn = 10 } }) },
+      { key = '{"id":1}', value = "not json" },
+    })
+    r = helpers.sinkgate("run --duration 2s examples/debezium_cdc.lua", dev.env)
+    assert.equal(0, r.rc, r.err)
+    msgs = helpers.tail(dev, "orders-current")
+    assert.equal(1, #msgs)
+    assert.same({ id = 1, name = "a", total = "9.50" }, msgs[1].value)
+    assert.equal(1, #helpers.tail(dev, "orders-undecodable", "--value-format text"))
+  end)
 end)

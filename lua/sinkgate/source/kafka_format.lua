@@ -16,6 +16,7 @@ local M = {}
 local clients = setmetatable({}, { __mode = "k" })
 
 local function client_for(conn)
+  if not conn.opts then return nil, "registry connection not validated" end
   if not clients[conn] then
     local c, err = registry.client(conn.opts)
     if not c then return nil, err end
@@ -23,6 +24,8 @@ local function client_for(conn)
   end
   return clients[conn]
 end
+
+M.client = client_for
 
 -- The name of a format (for the progress identity and messages).
 function M.name(f)

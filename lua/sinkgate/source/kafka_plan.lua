@@ -25,8 +25,9 @@ M.HEADERS_TYPE = { list = { record = { { "key", "text", not_null = true }, { "va
 
 -- src: a validated kafka source. Returns the relation, or nil after
 -- appending "path: message" problems. src.kafka_layout describes the row.
-function M.relation(src, problems)
+function M.relation(src, problems, opts)
   local o, p = src.opts, src.path
+  opts = opts or {}
   local n0 = #problems
   local function bad(msg) problems[#problems + 1] = p .. msg end
   if o.format and (o.key_format or o.value_format) then bad(": give either format or key_format + value_format, not both") end
@@ -52,6 +53,22 @@ function M.relation(src, problems)
   end
   if #problems > n0 then return nil end
 
+  -- `check` without a reachable registry: the columns are known at run time.
+  if opts.check then
+    for _, f in ipairs({ kf, vf }) do
+      if type(f) == "table" and f.opts.registry then
+        -- one try, no retries: check answers at once when nothing listens
+        local c, err = require("sinkgate.registry").client(setmetatable({ retries = 0 }, { __index = f.opts.registry.opts }))
+        local ok, why
+        if c then ok, why = c:latest(o.topic .. "-" .. (f == kf and "key" or "value")) end
+        if not ok and (not why or why.http_status == 0) then
+          local rel = relation.new(o.name or o.topic, {}, {})
+          rel.deferred = "columns from the registry when it runs; unreachable now: " .. (err or why.message)
+          return rel
+        end
+      end
+    end
+  end
   local cols, layout = {}, { envelope = env, topic = o.topic, kf = kf, vf = vf, meta = {} }
   local function add(c)
     cols[#cols + 1] = c
