@@ -177,6 +177,38 @@ describe("sg.source.kafka", function()
     assert.same({ id = 1, name = "a2" }, msgs[1].value)
   end)
 
+  it("DEBEZIUM Avro: the after record's fields, keys from the key schema, duplicates dropped", function()
+    local value = { type = "record", name = "Value", fields = { { name = "id", type = "long" },
+      { name = "name", type = { "null", "string" } } } }
+    local env = { type = "record", name = "Envelope", fields = {
+      { name = "before", type = { "null", value } }, { name = "after", type = { "null", "Value" } },
+      { name = "source", type = { type = "record", name = "Source", fields = { { name = "lsn", type = { "null", "long" } } } } },
+      { name = "op", type = "string" } } }
+    local kschema = { type = "record", name = "Key", fields = { { name = "id", type = "long" } } }
+    local kid, vid = ks.register(dev, "dbza_in-key", kschema), ks.register(dev, "dbza_in-value", env)
+    local k = ks.avro(kschema, kid, { { id = 1 }, { id = 2 } })
+    local function img(id, name) return { id = id, name = name } end
+    local v = ks.avro(env, vid, {
+      { before = cjson.null, after = img(1, "a"), source = { lsn = 10 }, op = "c" },
+      { before = cjson.null, after = img(2, "b"), source = { lsn = 11 }, op = "c" },
+      { before = img(1, "a"), after = img(1, "a2"), source = { lsn = 12 }, op = "u" },
+      { before = img(1, "a"), after = img(1, "a2"), source = { lsn = 12 }, op = "u" },
+      { before = img(2, "b"), after = cjson.null, source = { lsn = 13 }, op = "d" },
+    })
+    ks.produce(dev, "dbza_in", { { key = k[1], value = v[1] }, { key = k[2], value = v[2] }, { key = k[1], value = v[3] },
+      { key = k[1], value = v[4] }, { key = k[2], value = v[5] } })
+    local src = [[sg.source.kafka { connection = kafka, topic = "dbza_in", format = sg.avro { registry = csr },
+      envelope = "debezium" }]]
+    local chk = helpers.sinkgate("check " .. helpers.write_tmp(upsert(src, "dbza_out", "id"), ".lua"), dev.env)
+    assert.equal(0, chk.rc, chk.err)
+    assert.matches("dbza_in %(id bigint not null, name text%)", chk.out)
+    local r = ks.run(dev, upsert(src, "dbza_out", "id"))
+    assert.equal(0, r.rc, r.err)
+    local msgs = helpers.tail(dev, "dbza_out")
+    assert.equal(1, #msgs)
+    assert.same({ id = 1, name = "a2" }, msgs[1].value)
+  end)
+
   it("undecodable messages: dead-lettered with their bytes and the error, or stalling the source", function()
     ks.produce(dev, "bad_in", { { key = "k", value = '{"ok":1}' }, { key = "k2", value = "{nope",
       headers = { { "h", "v" } } }, { key = "k3", value = '{"ok":3}' } })

@@ -16,7 +16,7 @@
 local core = require "sinkgate.core"
 local rows = require "sinkgate.rows"
 
-local C = core.C
+local C, ffi = core.C, core.ffi
 local M = {}
 
 -- The metadata cells of row r from message-like m (partition, offset,
@@ -155,10 +155,42 @@ local function before(a, b)
   return false
 end
 
+-- Debezium Avro: the envelope decoded into a scratch row; info as the JSON
+-- parser gives it, with the images as Lua tables.
+local function avro_event(self, bytes)
+  local da = self.layout.dbz_avro
+  if not self.scratch then self.scratch = ffi.gc(C.sg_batch_new(da.rel:c_schema(), 1), C.sg_batch_free) end
+  local sb = self.scratch
+  C.sg_batch_clear(sb)
+  local r = C.sg_batch_push_row(sb, 0, 1)
+  local ok, err = da.dec:into(sb, r, 0, bytes)
+  if not ok then return nil, err end
+  local function get(name) return da.idx[name] and rows.get(sb, r, da.idx[name], da.types[name]) end
+  local src = get("source") or {}
+  local lsn, pos = src.lsn, src.pos
+  local info = { op = get("op"), before = get("before"), after = get("after"),
+    snapshot = src.snapshot == true or src.snapshot == "true",
+    lsn = lsn and tonumber(lsn), file = src.file, pos = pos and tonumber(pos), row = src.row and tonumber(src.row) }
+  info.has_before, info.has_after = info.before ~= nil, info.after ~= nil
+  return info
+end
+
+-- Writes image img (a Lua table) as a row of the `after` fields.
+local function put_image(self, b, t, diff, img)
+  local r = C.sg_batch_push_row(b, t, diff)
+  local vf = self.layout.value_first
+  for i, f in ipairs(self.layout.dbz_avro.fields) do
+    local ok, err = pcall(rows.set, b, r, vf + i - 1, f.type, img[f.name])
+    if not ok then return nil, f.name .. ": " .. err end
+  end
+  return true
+end
+
 function Debezium:message(b, t, m)
   if m.value == nil then return true end -- the tombstone after a delete
   local d = self.layout.value_dec
-  local info, err = d:parse(m.value)
+  local info, err
+  if self.layout.dbz_avro then info, err = avro_event(self, m.value) else info, err = d:parse(m.value) end
   if not info then return nil, "value: " .. err, "error" end
   if not info.op then return true end
   local pos = info.snapshot and nil or position(info)
@@ -176,8 +208,12 @@ function Debezium:message(b, t, m)
   local vf = self.layout.value_first
   for _, side in ipairs({ { "before", -1, info.has_before }, { "after", 1, info.has_after } }) do
     if side[3] then
-      local r = C.sg_batch_push_row(b, t, side[2])
-      local ok, ferr = d:fill(side[1], b, r, vf)
+      local ok, ferr
+      if self.layout.dbz_avro then
+        ok, ferr = put_image(self, b, t, side[2], info[side[1]])
+      else
+        ok, ferr = d:fill(side[1], b, C.sg_batch_push_row(b, t, side[2]), vf)
+      end
       if not ok then
         C.sg_batch_truncate(b, nrows, arena)
         return nil, side[1] .. ": " .. ferr, "error"

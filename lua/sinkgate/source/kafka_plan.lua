@@ -43,7 +43,9 @@ function M.relation(src, problems, opts)
   end
   if env ~= "upsert" and o.value_decoding_errors then bad(".value_decoding_errors: only with ENVELOPE UPSERT") end
   if o.on_decode_error == "dead_letter" and not o.dead_letter then bad(".dead_letter: needed with on_decode_error = \"dead_letter\"") end
-  if env == "debezium" and fmt.name(vf) ~= "json" then bad(".value_format: DEBEZIUM reads JSON values (Avro Debezium is not built yet)") end
+  if env == "debezium" and fmt.name(vf) ~= "json" and fmt.name(vf) ~= "avro" then
+    bad(".value_format: DEBEZIUM reads JSON or Avro values")
+  end
   if fmt.name(vf) == "csv" and env ~= "none" then bad(".envelope: CSV values take ENVELOPE NONE only") end
   if o.start_offset and o.start_timestamp then bad(": give start_offset or start_timestamp, not both") end
   for _, f in ipairs({ kf, vf }) do
@@ -96,7 +98,9 @@ function M.relation(src, problems, opts)
     layout.dbz_key_dec = kd -- decoded only to check it; the key bytes identify the row
   end
   local vd, err
-  if env == "debezium" then
+  if env == "debezium" and fmt.name(vf) == "avro" then
+    vd, err = M.debezium_avro(vf, o.topic, layout)
+  elseif env == "debezium" then
     vd, err = decode.new("debezium", { columns = o.columns, keys = o.keys })
   else
     vd, err = fmt.new(vf, o.topic, "value")
@@ -123,7 +127,7 @@ function M.relation(src, problems, opts)
   end
   local keys = {}
   if env == "upsert" then keys[1] = key_cols end
-  if env == "debezium" then keys = o.keys or {} end
+  if env == "debezium" then keys = o.keys or (layout.dbz_key_dec and M.field_names(layout.dbz_key_dec) or {}) end
   local rel, errs = relation.new(o.name or o.topic, cols, keys)
   for _, e in ipairs(errs or {}) do bad(": " .. e:gsub("^columns%[%d+%]: ", "")) end
   if not rel then return nil end
@@ -132,6 +136,34 @@ function M.relation(src, problems, opts)
   if layout.error_col then layout.error_type = rel.columns[layout.error_col + 1].type end
   src.kafka_layout = layout
   return rel
+end
+
+-- Debezium with Avro values: the envelope record (before, after, source,
+-- op, …) is decoded whole into a scratch row; the source's columns are the
+-- fields of `after` (source/kafka_envelope.lua copies them out). Returns an
+-- object with the value columns, or nil, err.
+function M.debezium_avro(vf, topic, layout)
+  local ed, err = fmt.new(vf, topic, "value")
+  if not ed then return nil, err end
+  local idx, t = {}, {}
+  for i, c in ipairs(ed.columns) do idx[c[1]], t[c[1]] = i - 1, c[2] end
+  local after = t.after
+  if not after or after.name ~= "record" or not idx.before then
+    return nil, "a Debezium Avro value is a record with `before` and `after` records"
+  end
+  local env_rel, errs = relation.new("debezium_envelope", ed.columns, {})
+  if not env_rel then return nil, table.concat(errs, "; ") end
+  local cols = {}
+  for i, f in ipairs(after.fields) do cols[i] = { f.name, f.type, not_null = not f.nullable } end
+  layout.dbz_avro = { dec = ed, rel = env_rel, idx = idx, types = t, fields = after.fields }
+  return { columns = cols }
+end
+
+-- The column names a decoder yields (a Debezium key's fields).
+function M.field_names(d)
+  local out = {}
+  for i, c in ipairs(d.columns) do out[i] = c[1] end
+  return { out }
 end
 
 -- "name type" lines of a relation, for `check`.
