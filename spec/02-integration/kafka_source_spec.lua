@@ -114,6 +114,30 @@ describe("sg.source.kafka", function()
     assert.same({ { z = -5, tags = { "a", "b" } } }, ks.afters(dev, "pb_out"))
   end)
 
+  it("Protobuf through the registry (schemaType PROTOBUF, Confluent framing with message indexes)", function()
+    local proto = 'syntax = "proto3";\npackage shop;\nmessage Order { int64 id = 1; string item = 2; }\n'
+    local status, body = helpers.http("POST", dev.registry .. "/subjects/pbr_in-value/versions",
+      cjson.encode({ schema = proto, schemaType = "PROTOBUF" }))
+    assert.equal(200, status, cjson.encode(body))
+    local dir = helpers.tmpname("")
+    os.execute("mkdir -p " .. dir)
+    local f = io.open(dir .. "/order.proto", "w")
+    f:write(proto)
+    f:close()
+    assert.is_true(os.execute(("protoc --python_out=%s -I%s order.proto"):format(dir, dir)) == 0 or nil)
+    local p = io.popen(("PYTHONPATH=%s /usr/bin/python3 -c 'import order_pb2; " ..
+      "print(order_pb2.Order(id=7, item=\"pen\").SerializeToString().hex())'"):format(dir))
+    local hex = p:read("*l")
+    p:close()
+    local id = body.id
+    local framed = string.char(0, 0, 0, math.floor(id / 256) % 256, id % 256, 0) .. pbh.unhex(hex)
+    ks.produce(dev, "pbr_in", { { value = framed } })
+    local r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "pbr_in",
+      format = sg.protobuf { registry = csr } }]], "pbr_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.same({ { id = 7, item = "pen" } }, ks.afters(dev, "pbr_out"))
+  end)
+
   it("UPSERT: state across restarts, deletes, and a null key's error state", function()
     ks.produce(dev, "up_in", { { key = "a", value = "1" }, { key = "b", value = "2" }, { key = "a", value = "3" },
       { key = "b" }, { value = "no key" } })
