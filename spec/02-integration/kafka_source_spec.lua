@@ -145,6 +145,7 @@ describe("sg.source.kafka", function()
       value_format = "text", envelope = "upsert" }]], "up_out", "key")
     local r = ks.run(dev, cfg)
     assert.equal(0, r.rc, r.err)
+    assert.matches("source_error=a message with a null key %(partition 0, offset 4%)", r.err)
     local msgs = helpers.tail(dev, "up_out")
     assert.equal(1, #msgs) -- the snapshot: a = 3 (b was deleted)
     assert.same({ key = "a", text = "3" }, msgs[1].value)
@@ -154,6 +155,7 @@ describe("sg.source.kafka", function()
     r = ks.run(dev, cfg)
     assert.equal(0, r.rc, r.err)
     assert.matches("resuming at frontier", r.err)
+    assert.not_matches("source_error=", r.err) -- the null/null record cleared it
     msgs = helpers.tail(dev, "up_out")
     assert.equal(3, #msgs)
     local got = {}
@@ -250,6 +252,11 @@ describe("sg.source.kafka", function()
     assert.equal("bad_in", h["sinkgate-source-topic"])
     assert.equal("1", h["sinkgate-source-offset"])
     assert.is_string(h["sinkgate-error"])
+
+    r = ks.run(dev, upsert([[sg.source.kafka { connection = kafka, topic = "bad_in", key_format = "text",
+      value_format = "json", envelope = "upsert", upsert_state_limit = 100 }]], "limit_out", "key"))
+    assert.matches("past upsert_state_limit %(100%)", r.err)
+    assert.matches("stalled", r.err)
 
     r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "bad_in", format = "json" }]],
       "stall_out"))

@@ -248,6 +248,13 @@ function M:status_line()
     "aborts", "producer_restarts", "latency_p50_ms", "latency_p99_ms" }) do
     if s[k] then extra[#extra + 1] = k .. "=" .. s[k] end
   end
+  local src = s.source -- a Kafka source: where it is, what it met
+  if src then
+    extra[#extra + 1] = "source_offsets=" .. src.offsets
+    if src.decode_errors > 0 then extra[#extra + 1] = "decode_errors=" .. src.decode_errors end
+    if src.duplicates then extra[#extra + 1] = "duplicates=" .. src.duplicates end
+    if src.error_state then extra[#extra + 1] = "source_error=" .. src.error_state end
+  end
   local last = self.problems:last_error()
   if last then extra[#extra + 1] = "last_error=" .. last end
   return ("sink %s: %s%s; %d messages in %d transactions; frontier %s -> %s (%s partitions)%s"):format(

@@ -307,6 +307,7 @@ local function catch_up(self, b, t, rehydrate)
         if r == "stall" then break end
         self.positions[p] = off + 1
         if not rehydrate then self.counters.messages = self.counters.messages + 1 end
+        if over_limit(self) then break end
       end
     end
     local now = tonumber(C.sg_sys_now_ms())
@@ -317,7 +318,6 @@ local function catch_up(self, b, t, rehydrate)
     end
   end
   self.target_cap = nil
-  if not self.stalled_why then over_limit(self) end
   return assign(self) -- messages fetched past the target are read again from there
 end
 
