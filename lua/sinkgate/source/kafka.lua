@@ -132,7 +132,9 @@ function M:prepare(saved, now)
       self.target[p] = self.target[p] or self.start_offsets[p]
     end
     self.start = saved.start or quant(self, now)
+    self.resumed = true
   else
+    self.resumed = false
     self.start_offsets, err = configured_start(self, n, now)
     if not self.start_offsets then return nil, err end
     self.target, err = high_watermarks(self, n)
@@ -302,7 +304,9 @@ local function catch_up(self, b, t, rehydrate)
       local p, off = self.msg.partition + 1, tonumber(self.msg.offset)
       if off >= (self.positions[p] or 0) and off < (target[p] or 0) then
         local m = current(self)
-        local r = take(self, scratch or b, t, m, rehydrate)
+        -- Quiet when rebuilding state, or refilling a snapshot split across
+        -- transactions: its dead letters went out with its first part.
+        local r = take(self, scratch or b, t, m, rehydrate or self.resumed)
         if scratch then C.sg_batch_clear(scratch) end
         if r == "stall" then break end
         self.positions[p] = off + 1
