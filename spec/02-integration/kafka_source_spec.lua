@@ -138,6 +138,31 @@ describe("sg.source.kafka", function()
     assert.same({ { id = 7, item = "pen" } }, ks.afters(dev, "pbr_out"))
   end)
 
+  it("VALUE DECODING ERRORS = INLINE and START OFFSET", function()
+    ks.produce(dev, "inl_in", { { key = "a", value = '{"v":1}' }, { key = "b", value = "{bad" },
+      { key = "c", value = '{"v":3}' } })
+    local src = [[sg.source.kafka { connection = kafka, topic = "inl_in", key_format = "text", value_format = "json",
+      envelope = "upsert", value_decoding_errors = "inline" }]]
+    local chk = helpers.sinkgate("check " .. helpers.write_tmp(upsert(src, "inl_out", "key"), ".lua"), dev.env)
+    assert.matches("inl_in %(key text not null, data jsonb, error record%(description text%)%)", chk.out)
+    local r = ks.run(dev, upsert(src, "inl_out", "key"))
+    assert.equal(0, r.rc, r.err)
+    local got = {}
+    for _, m in ipairs(helpers.tail(dev, "inl_out")) do got[m.key.key] = m.value end
+    assert.same({ key = "a", data = { v = 1 }, error = cjson.null }, got.a)
+    assert.same({ key = "c", data = { v = 3 }, error = cjson.null }, got.c)
+    assert.equal(cjson.null, got.b.data)
+    assert.matches("invalid JSON", got.b.error.description)
+
+    r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "inl_in", key_format = "text",
+      value_format = "text", include = { key = true }, start_offset = { 1 } }]], "start_out"))
+    assert.equal(0, r.rc, r.err)
+    local keys = {}
+    for i, a in ipairs(ks.afters(dev, "start_out")) do keys[i] = a.key end
+    table.sort(keys)
+    assert.same({ "b", "c" }, keys)
+  end)
+
   it("UPSERT: state across restarts, deletes, and a null key's error state", function()
     ks.produce(dev, "up_in", { { key = "a", value = "1" }, { key = "b", value = "2" }, { key = "a", value = "3" },
       { key = "b" }, { value = "no key" } })
