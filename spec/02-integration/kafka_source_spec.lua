@@ -85,6 +85,15 @@ describe("sg.source.kafka", function()
     assert.matches("offset 1", r.err) -- the short record: skipped and reported
     assert.same({ { column1 = "a", column2 = "b", column3 = "c" }, { column1 = "x", column2 = "y;z", column3 = "w" } },
       sorted_by(ks.afters(dev, "csv_out"), "column1"))
+
+    -- header = true: the first record names the columns and is not a row
+    ks.produce(dev, "csvh_in", { { value = "name,qty" }, { value = "pen,2" }, { value = "ink,5" } })
+    local src = [[sg.source.kafka { connection = kafka, topic = "csvh_in", format = sg.csv { header = true } }]]
+    local chk = helpers.sinkgate("check " .. helpers.write_tmp(append_only(src, "csvh_out"), ".lua"), dev.env)
+    assert.matches("csvh_in %(name text, qty text%)", chk.out)
+    r = ks.run(dev, append_only(src, "csvh_out"))
+    assert.equal(0, r.rc, r.err)
+    assert.same({ { name = "ink", qty = "5" }, { name = "pen", qty = "2" } }, sorted_by(ks.afters(dev, "csvh_out"), "name"))
   end)
 
   it("Avro through the registry (python3-avro writer, Confluent framing)", function()

@@ -244,6 +244,8 @@ end
 
 -- One polled message into b at time t. Returns "ok", "skip" or "stall".
 local function take(self, b, t, m, quiet)
+  local h = self.layout.csv_header_at
+  if h and m.partition == 0 and m.offset == h then return "ok" end -- the header record names columns, no row
   local nrows = b.nrows
   local ok, err, code = self.env:message(b, t, m)
   if not ok then return rejected(self, m, err, code, quiet) end
@@ -375,6 +377,31 @@ function M:fill(b, until_time, max_rows)
   end
   if n > 0 then self.time_open = t end
   return n > 0 and 1 or 0
+end
+
+-- CSV `header = true`: the topic's first record (partition 0, its first
+-- offset), read once when the source is planned. Returns value, offset or
+-- nil, err, empty (empty: the topic has no record yet).
+function M.first_record(conn_opts, topic)
+  local self = setmetatable({ o = { connection = { opts = conn_opts }, topic = topic }, relation = { name = topic },
+    msg = ffi.new("sg_tail_msg") }, M)
+  local ok, err = open(self)
+  if not ok then return nil, err end
+  local lo, hi = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  if C.sg_consumer_watermarks(self.c, 0, 5000, lo, hi, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
+  if hi[0] <= lo[0] then return nil, "topic " .. topic .. " has no record yet to read the CSV header from", true end
+  self.positions = { tonumber(lo[0]) }
+  ok, err = assign(self)
+  if not ok then return nil, err end
+  for _ = 1, 50 do
+    local rc = C.sg_consumer_poll(self.c, 100, self.msg, core.errbuf, core.ERRLEN)
+    if rc == 1 then
+      local m = self.msg
+      if m.value_null ~= 0 then return nil, "the first record of " .. topic .. " (the CSV header) has a null value" end
+      return ffi.string(m.value, m.value_len), tonumber(m.offset)
+    end
+  end
+  return nil, "the first record of " .. topic .. " (the CSV header) could not be read within 5 s"
 end
 
 -- After the sink's transaction committed: offsets to the group, for lag

@@ -48,12 +48,27 @@ function M.relation(src, problems, opts)
   end
   if fmt.name(vf) == "csv" and env ~= "none" then bad(".envelope: CSV values take ENVELOPE NONE only") end
   if o.start_offset and o.start_timestamp then bad(": give start_offset or start_timestamp, not both") end
-  for _, f in ipairs({ kf, vf }) do
-    if fmt.name(f) == "csv" and f.opts.header == true then
-      bad(".format: csv header = true is not supported yet: give the names, header = { … }")
-    end
+  if kf and (env == "upsert" or key_name) and fmt.name(kf) == "csv" and kf.opts.header == true then
+    bad(".key_format: csv header = true reads the header from the value: give the key's names, header = { … }")
   end
   if #problems > n0 then return nil end
+  -- CSV WITH HEADER: the topic's first record names the columns.
+  local csv_names, header_at
+  if fmt.name(vf) == "csv" and vf.opts.header == true then
+    local value, at = require("sinkgate.source.kafka").first_record(o.connection.opts, o.topic)
+    if not value then
+      if opts.check then
+        local rel = relation.new(o.name or o.topic, {}, {})
+        rel.deferred = "columns from the topic's first record (the CSV header) when it runs: " .. at
+        return rel
+      end
+      bad((o.value_format and ".value_format" or ".format") .. ": " .. at)
+      return nil
+    end
+    csv_names, header_at = decode.csv_header(value, vf.opts.delimiter)
+    if not csv_names then bad(".format: the CSV header record: " .. header_at) return nil end
+    header_at = at
+  end
 
   -- `check` without a reachable registry: the columns are known at run time.
   if opts.check then
@@ -71,7 +86,7 @@ function M.relation(src, problems, opts)
       end
     end
   end
-  local cols, layout = {}, { envelope = env, topic = o.topic, kf = kf, vf = vf, meta = {} }
+  local cols, layout = {}, { envelope = env, topic = o.topic, kf = kf, vf = vf, meta = {}, csv_header_at = header_at }
   local function add(c)
     cols[#cols + 1] = c
     return #cols - 1 -- 0-based column index
@@ -103,7 +118,7 @@ function M.relation(src, problems, opts)
   elseif env == "debezium" then
     vd, err = decode.new("debezium", { columns = o.columns, keys = o.keys })
   else
-    vd, err = fmt.new(vf, o.topic, "value")
+    vd, err = fmt.new(vf, o.topic, "value", csv_names)
   end
   if not vd then bad((o.value_format and ".value_format: " or ".format: ") .. err) return nil end
   layout.value_dec, layout.value_first = vd, #cols
