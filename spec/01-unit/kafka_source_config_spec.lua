@@ -96,4 +96,45 @@ describe("sg.source.kafka", function()
     assert.same({ 7, 12 }, rec.sources["in"].offsets)
     assert.same({ 0, 3 }, rec.sources["in"].start_offsets)
   end)
+  it("is declared from YAML too", function()
+    local helpers = require "helpers"
+    local loader = require "sinkgate.config.loader"
+    local plan = require "sinkgate.plan"
+    local path = helpers.write_tmp([[
+connections:
+  kafka: { type: kafka, brokers: "127.0.0.1:1" }
+sources:
+  orders:
+    type: kafka
+    connection: kafka
+    topic: orders
+    key_format: text
+    value_format: { csv: { header: [id, item] } }
+    include: { key: true, offset: off }
+sinks:
+  out:
+    from: orders
+    into: { connection: kafka, topic: out }
+    format: json
+    envelope: debezium
+]], ".yaml")
+    local decls, errs = loader.load(path)
+    assert.is_table(decls, errs and errs[1])
+    local plans = assert(plan.build(decls))
+    assert.equal("key text, id text, item text, off uint8 not null", columns(plans[1]))
+    assert.equal("orders", plans[1].relation.name)
+    local bad = helpers.write_tmp([[
+connections:
+  kafka: { type: kafka, brokers: "127.0.0.1:1" }
+sources:
+  orders: { type: kafka, connection: kafka, topic: orders, format: { xml: {} } }
+sinks:
+  out: { from: orders, into: { connection: kafka, topic: out }, format: json, envelope: debezium }
+]], ".yaml")
+    decls, errs = loader.load(bad)
+    assert.is_nil(decls)
+    assert.matches(":4: sources%.orders%.format: expected json, text, bytes or one of", errs[1])
+    os.remove(path)
+    os.remove(bad)
+  end)
 end)
