@@ -114,8 +114,13 @@ local function run_case(dev, fmt)
   -- The output: every input message is there, each copy true to its input.
   local outs = helpers.tail(dev, out)
   local seen, extra, final = {}, 0, {}
+  local times = {}
   for _, o in ipairs(outs) do
     local v = o.value
+    -- Logical times: the wall clock quantized to timestamp_interval (100 ms).
+    local ts = tonumber(o.headers[1][2])
+    assert.equal(0, ts % 100, "a logical time off the 100 ms grid: " .. ts)
+    times[ts] = true
     if v ~= cjson.null then
       local pos = v.partition .. "@" .. v.offset
       local m = by_pos[pos]
@@ -147,8 +152,10 @@ local function run_case(dev, fmt)
   local ends = {}
   for _, m in ipairs(ins) do ends[m.partition + 1] = math.max(ends[m.partition + 1] or 0, m.offset + 1) end
   for p = 1, 4 do assert.equal(ends[p] or 0, rec.sources[topic].offsets[p]) end
-  print(("\n    %s: %d kills, %d input messages, %d output messages, %d copies from cut transactions (the mock shows them)")
-    :format(fmt, kills, N, #outs, extra))
+  local ntimes = 0
+  for _ in pairs(times) do ntimes = ntimes + 1 end
+  print(("\n    %s: %d kills, %d input messages, %d output messages at %d logical times, %d copies from cut " ..
+    "transactions (the mock shows them)"):format(fmt, kills, N, #outs, ntimes, extra))
 end
 
 describe("Kafka source → sink, exactly once under SIGKILL", function()
