@@ -290,17 +290,26 @@ end
 
 -- Reads from the current positions up to target: into b at time t (a
 -- snapshot) or into a scratch batch that is dropped (rehydration: state
--- only). Blocks until the target is reached (or the source stalls).
-local function catch_up(self, b, t, rehydrate)
+-- only). Returns true, done: a rehydration gives back control after
+-- budget_ms (the next fill goes on; other sinks run meanwhile); a snapshot
+-- is read whole (the sink consolidates it in one go) unless a stop signal
+-- arrives. nil, err on failure.
+local function catch_up(self, b, t, rehydrate, budget_ms)
   local target = self.target
   if rehydrate and self.layout.envelope == "none" then
     for p, o in ipairs(target) do self.positions[p] = math.max(self.positions[p] or 0, o) end
-    return assign(self)
+    local ok, err = assign(self)
+    return ok, err or true
   end
   local scratch = rehydrate and ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free) or nil
   self.target_cap = target
-  local started, last_log = tonumber(C.sg_sys_now_ms()), nil
+  local started, last_log = tonumber(C.sg_sys_now_ms()), self.last_catch_up_log
+  self.catch_up_started = self.catch_up_started or started
   while not reached(self, target) and not self.stalled_why do
+    if (budget_ms and tonumber(C.sg_sys_now_ms()) - started > budget_ms) or C.sg_sys_signal_pending() ~= 0 then
+      self.target_cap, self.last_catch_up_log = nil, last_log
+      return true, false
+    end
     local rc = poll(self, 100)
     if rc == 1 then
       local p, off = self.msg.partition + 1, tonumber(self.msg.offset)
@@ -317,14 +326,15 @@ local function catch_up(self, b, t, rehydrate)
       end
     end
     local now = tonumber(C.sg_sys_now_ms())
-    if now - started > 5000 and (not last_log or now - last_log > 5000) then
+    if now - self.catch_up_started > 5000 and (not last_log or now - last_log > 5000) then
       last_log = now
       log.info("source %s: %s: still reading up to offsets %s (at %s)", self.relation.name,
         rehydrate and "rebuilding state" or "snapshot", table.concat(target, ","), table.concat(self.positions, ","))
     end
   end
-  self.target_cap = nil
-  return assign(self) -- messages fetched past the target are read again from there
+  self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
+  local ok, err = assign(self) -- messages fetched past the target are read again from there
+  return ok, err or true
 end
 
 -- New partitions (the topic grew) are read from offset 0.
@@ -345,8 +355,12 @@ function M:fill(b, until_time, max_rows)
   if self.failure then return nil, self.failure end
   if not self.positioned then
     local rehydrate = self.mode == "rehydrate"
-    local ok, err = catch_up(self, b, rehydrate and 0 or until_time - 1, rehydrate)
-    if not ok then return nil, err end
+    local ok, done = catch_up(self, b, rehydrate and 0 or until_time - 1, rehydrate, rehydrate and 100 or nil)
+    if not ok then return nil, done end
+    if not done then
+      if rehydrate then return 0 end -- goes on at the next fill
+      return nil, ("source %s: stopped while reading its snapshot (nothing of it was committed)"):format(self.relation.name)
+    end
     self.positioned = true
     if not rehydrate then
       self.time_open = until_time - 1
