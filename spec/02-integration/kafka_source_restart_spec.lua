@@ -15,7 +15,7 @@ local ks = require "helpers.kafka_source"
 local socket = require "socket"
 local cjson = require "cjson"
 
-local N, RATE = 800, 200
+local N, RATE = 800, 80
 
 local CONFIG = [[
 local sg = require "sinkgate"
@@ -87,7 +87,7 @@ local function run_case(dev, fmt)
     -- slow broker round trips in some rounds make a kill inside a transaction likely
     helpers.ctl(dev, "rtt 1 " .. (i % 2 == 0 and 150 or 0))
     local pid = helpers.spawn("run " .. path, dev.env)
-    socket.sleep(0.5 + math.random() * 0.7)
+    socket.sleep(1.2 + math.random() * 1.5) -- past startup: kills land between and inside transactions
     os.execute("kill -KILL " .. pid)
     helpers.wait_exit(pid, 10)
     kills = kills + 1
