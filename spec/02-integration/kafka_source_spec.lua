@@ -212,6 +212,17 @@ describe("sg.source.kafka", function()
     local got = {}
     for _, m in ipairs(helpers.tail(dev, "avup_out")) do got[m.key.key] = m.value end
     assert.same({ x = { key = "x", qty = 3 }, y = { key = "y", qty = 2 } }, got)
+    -- A newer latest value schema would change the columns under the sink:
+    -- the resumed sink refuses it (the timeline was read with the first one).
+    local v2 = { type = "record", name = "v", fields = { { name = "qty", type = "int" },
+      { name = "note", type = "string", default = "" } } }
+    local vid2 = ks.register(dev, "avup_in-value", v2)
+    assert.is_not.equal(vid, vid2)
+    r = ks.run(dev, upsert([[sg.source.kafka { connection = kafka, topic = "avup_in",
+      format = sg.avro { registry = csr }, envelope = "upsert" }]], "avup_out", "key"))
+    assert.equal(1, r.rc)
+    assert.matches(("the latest avup_in%%-value schema is id %d, but this sink's committed progress was read with id %d")
+      :format(vid2, vid), r.err)
   end)
 
   it("DEBEZIUM JSON: before/after, deletes, duplicates dropped by source position", function()

@@ -224,8 +224,9 @@ function phases.resume(self, now)
   local ok, perr = self:refresh_partitions()
   if not ok then return nil, perr end
   if self.input.prepare then -- a Kafka source: its consumer and offsets, from the committed record
-    ok, perr = self.input:prepare(rec and rec.sources[self:source_name()] or nil, now)
-    if not ok then return nil, perr end
+    local phard
+    ok, perr, phard = self.input:prepare(rec and rec.sources[self:source_name()] or nil, now)
+    if not ok then return nil, perr, phard end
   end
   self:build_spec()
   self:position(rec, now)

@@ -116,9 +116,24 @@ local function assign(self)
   return true
 end
 
+-- A timeline is read with one registry schema per side: a newer latest
+-- version would change the relation under a running sink (the reference
+-- fixes the reader schema when the source is created). nil, or why.
+local function schema_changed(self, saved)
+  local ids = self.layout.schema_ids or {}
+  for _, side in ipairs({ "key", "value" }) do
+    local was, now = saved[side .. "_schema"], ids[side]
+    if was and now and was ~= now then
+      return ("source %s: the latest %s-%s schema is id %d, but this sink's committed progress was read with id %d; " ..
+        "the columns would change under it. Either restore that schema as the latest version, or bump the sink's " ..
+        "version to start a new timeline (with a new snapshot)"):format(self.relation.name, self.o.topic, side, now, was)
+    end
+  end
+end
+
 -- Called by the sink before positioning (startup.lua): saved is this
 -- source's entry of the committed progress record, or nil for a new
--- timeline. Returns true or nil, err (transient: the sink retries).
+-- timeline. Returns true, or nil, err, hard (hard: retrying cannot help).
 function M:prepare(saved, now)
   local ok, err = open(self)
   if not ok then return nil, err end
@@ -126,6 +141,8 @@ function M:prepare(saved, now)
   n, err = partition_count(self)
   if not n then return nil, err end
   if saved and type(saved.offsets) == "table" then
+    local why = schema_changed(self, saved)
+    if why then return nil, why, true end
     self.start_offsets, self.target = copy(saved.start_offsets or {}), copy(saved.offsets)
     for p = 1, n do
       self.start_offsets[p] = self.start_offsets[p] or 0
@@ -186,8 +203,11 @@ end
 function M.exhausted() return false end
 
 function M:resume_state()
-  return { start = self.start, start_offsets = copy(self.start_offsets), offsets = copy(self.positions) }
+  local ids = self.layout.schema_ids or {}
+  return { start = self.start, start_offsets = copy(self.start_offsets), offsets = copy(self.positions),
+    key_schema = ids.key, value_schema = ids.value }
 end
+
 
 ------------------------------------------------------------------------------
 -- Messages.

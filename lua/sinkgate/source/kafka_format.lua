@@ -42,12 +42,14 @@ local function avro(f, topic, side)
   if latest.schemaType ~= "AVRO" then
     return nil, ("subject %s holds a %s schema, not Avro"):format(subject, latest.schemaType)
   end
-  return decode.new("avro", { schema = latest.schema, default_name = side == "key" and "key" or "value",
+  local d, derr = decode.new("avro", { schema = latest.schema, default_name = side == "key" and "key" or "value",
     fetch = function(id)
       local text, ferr = c:schema_by_id(id)
       if not text then return nil, ferr.message end
       return text
     end })
+  if d then d.reader_id = latest.id end -- kept in the progress record: a timeline reads with one schema
+  return d, derr
 end
 
 -- Protobuf decoders have their own Lua object; wrapped to the common shape.
@@ -72,7 +74,7 @@ end
 
 local function proto(f, topic, side)
   local o = f.opts
-  local d, err, c
+  local d, err, c, reader_id
   if o.registry then
     c, err = client_for(o.registry)
     if not c then return nil, err end
@@ -83,13 +85,14 @@ local function proto(f, topic, side)
       return nil, ("subject %s holds a %s schema, not Protobuf"):format(subject, latest.schemaType)
     end
     d, err = protobuf.from_registry(latest.schema, { schema_id = latest.id })
+    reader_id = latest.id
   elseif o.message and o.descriptor_set then
     d, err = protobuf.from_file { descriptor_set = o.descriptor_set, message = o.message }
   else
     return nil, "protobuf needs registry = …, or message = \"pkg.Msg\" with descriptor_set = PATH"
   end
   if not d then return nil, err end
-  return setmetatable({ d = d, client = c, columns = d.columns }, PB)
+  return setmetatable({ d = d, client = c, columns = d.columns, reader_id = reader_id }, PB)
 end
 
 -- A decoder for format f of one side ("key" | "value") of topic; csv_header:

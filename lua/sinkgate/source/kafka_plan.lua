@@ -122,6 +122,9 @@ function M.relation(src, problems, opts)
   end
   if not vd then bad((o.value_format and ".value_format: " or ".format: ") .. err) return nil end
   layout.value_dec, layout.value_first = vd, #cols
+  -- Registry schema ids the relation was built from (progress record).
+  layout.schema_ids = { key = layout.key_dec and layout.key_dec.reader_id or nil,
+    value = vd.reader_id or (layout.dbz_avro and layout.dbz_avro.dec.reader_id) or nil }
   for _, c in ipairs(vd.columns) do
     -- Under NONE a null value (a tombstone) still makes a row: its value
     -- columns are NULL; inline errors null them too.
