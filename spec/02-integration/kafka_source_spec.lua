@@ -280,6 +280,23 @@ describe("sg.source.kafka", function()
     assert.same({ id = 1, name = "a2" }, msgs[1].value)
   end)
 
+  it("commits offsets to group <group_id_prefix><sink> for lag monitoring (never read back)", function()
+    ks.produce(dev, "lag_in", { { value = "a" }, { value = "b" }, { value = "c", partition = 1 } })
+    local r = ks.run(dev, append_only([[sg.source.kafka { connection = kafka, topic = "lag_in", format = "text",
+      group_id_prefix = "mon-" }]], "lag_out"))
+    assert.equal(0, r.rc, r.err)
+    local p = io.popen(("/usr/bin/python3 -c '%s' %s"):format([[
+import sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "mon-lag_out"})
+print(",".join(str(tp.offset) for tp in c.committed([TopicPartition("lag_in", 0), TopicPartition("lag_in", 1)], timeout=10)))
+c.close()
+]], dev.brokers))
+    local committed = p:read("*l")
+    p:close()
+    assert.equal("2,1", committed)
+  end)
+
   it("undecodable messages: dead-lettered with their bytes and the error, or stalling the source", function()
     ks.produce(dev, "bad_in", { { key = "k", value = '{"ok":1}' }, { key = "k2", value = "{nope",
       headers = { { "h", "v" } } }, { key = "k3", value = '{"ok":3}' } })
