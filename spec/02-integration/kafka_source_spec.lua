@@ -297,6 +297,28 @@ c.close()
     assert.equal("2,1", committed)
   end)
 
+  it("a new sink without snapshot starts at the ends, with UPSERT state rebuilt from what was there", function()
+    ks.produce(dev, "nosnap_in", { { key = "a", value = "1" }, { key = "b", value = "2" } })
+    local cfg = HEAD .. [[
+local src = sg.source.kafka { connection = kafka, topic = "nosnap_in", key_format = "text", value_format = "text",
+  envelope = "upsert" }
+sg.sink "nosnap_out" { from = src, into = { connection = kafka, topic = "nosnap_out" }, key = { "key" },
+  format = "json", envelope = "debezium", snapshot = false }
+]]
+    local path = helpers.write_tmp(cfg, ".lua")
+    local pid = helpers.spawn("run " .. path, dev.env)
+    require("socket").sleep(2.5)
+    ks.produce(dev, "nosnap_in", { { key = "a", value = "10" } })
+    require("socket").sleep(2)
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(helpers.wait_exit(pid, 15))
+    os.remove(path)
+    local msgs = helpers.tail(dev, "nosnap_out")
+    assert.equal(1, #msgs) -- nothing of what was there; the update names the row it replaces
+    assert.same({ key = "a", text = "1" }, msgs[1].value.before)
+    assert.same({ key = "a", text = "10" }, msgs[1].value.after)
+  end)
+
   it("undecodable messages: dead-lettered with their bytes and the error, or stalling the source", function()
     ks.produce(dev, "bad_in", { { key = "k", value = '{"ok":1}' }, { key = "k2", value = "{nope",
       headers = { { "h", "v" } } }, { key = "k3", value = '{"ok":3}' } })
