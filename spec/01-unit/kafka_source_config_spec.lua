@@ -62,7 +62,7 @@ describe("sg.source.kafka", function()
       columns = { { "id", "bigint", not_null = true }, { "name", "text" } }, keys = { { "id" } }]],
       [[key = { "id" }, format = "json", envelope = "upsert"]])))
     assert.equal("id bigint not null, name text", columns(plans[1]))
-    assert.matches("debezium needs columns", problems([[key_format = "json", value_format = "json",
+    assert.matches("columns: declare the columns, or produce a wrapped Debezium message first", problems([[key_format = "json", value_format = "json",
       envelope = "debezium"]]))
   end)
 

@@ -248,6 +248,30 @@ describe("sg.source.kafka", function()
     assert.same({ id = 1, name = "a2" }, msgs[1].value)
   end)
 
+  it("DEBEZIUM JSON with the schema/payload wrapper: columns from the embedded schema", function()
+    local schema = { type = "struct", fields = {
+      { field = "before", type = "struct", optional = true, fields = {
+        { field = "id", type = "int64", optional = false }, { field = "name", type = "string", optional = true } } },
+      { field = "after", type = "struct", optional = true, fields = {
+        { field = "id", type = "int64", optional = false }, { field = "name", type = "string", optional = true } } },
+      { field = "op", type = "string", optional = false } } }
+    local function ev(op, before, after)
+      return cjson.encode({ schema = schema, payload = { op = op, before = before or cjson.null,
+        after = after or cjson.null } })
+    end
+    ks.produce(dev, "dbzw_in", { { key = '{"id":1}', value = ev("c", nil, { id = 1, name = "a" }) },
+      { key = '{"id":1}', value = ev("u", { id = 1, name = "a" }, { id = 1, name = "b" }) } })
+    local src = [[sg.source.kafka { connection = kafka, topic = "dbzw_in", key_format = "json", value_format = "json",
+      envelope = "debezium", keys = { { "id" } } }]]
+    local chk = helpers.sinkgate("check " .. helpers.write_tmp(upsert(src, "dbzw_out", "id"), ".lua"), dev.env)
+    assert.matches("dbzw_in %(id bigint not null, name text%)", chk.out)
+    local r = ks.run(dev, upsert(src, "dbzw_out", "id"))
+    assert.equal(0, r.rc, r.err)
+    local msgs = helpers.tail(dev, "dbzw_out")
+    assert.equal(1, #msgs)
+    assert.same({ id = 1, name = "b" }, msgs[1].value)
+  end)
+
   it("DEBEZIUM Avro: the after record's fields, keys from the key schema, duplicates dropped", function()
     local value = { type = "record", name = "Value", fields = { { name = "id", type = "long" },
       { name = "name", type = { "null", "string" } } } }

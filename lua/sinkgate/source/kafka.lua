@@ -413,8 +413,8 @@ function M:fill(b, until_time, max_rows)
   return n > 0 and 1 or 0
 end
 
--- CSV `header = true`: the topic's first record (partition 0, its first
--- offset), read once when the source is planned. Returns value, offset or
+-- The topic's first record (partition 0, its first offset), read once when
+-- the source is planned: a CSV header, a wrapped Debezium message's schema. Returns value, offset or
 -- nil, err, empty (empty: the topic has no record yet).
 function M.first_record(conn_opts, topic)
   local self = setmetatable({ o = { connection = { opts = conn_opts }, topic = topic }, relation = { name = topic },
@@ -423,7 +423,7 @@ function M.first_record(conn_opts, topic)
   if not ok then return nil, err end
   local lo, hi = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
   if C.sg_consumer_watermarks(self.c, 0, 5000, lo, hi, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
-  if hi[0] <= lo[0] then return nil, "topic " .. topic .. " has no record yet to read the CSV header from", true end
+  if hi[0] <= lo[0] then return nil, "topic " .. topic .. " has no record yet", true end
   self.positions = { tonumber(lo[0]) }
   ok, err = assign(self)
   if not ok then return nil, err end
@@ -431,11 +431,11 @@ function M.first_record(conn_opts, topic)
     local rc = C.sg_consumer_poll(self.c, 100, self.msg, core.errbuf, core.ERRLEN)
     if rc == 1 then
       local m = self.msg
-      if m.value_null ~= 0 then return nil, "the first record of " .. topic .. " (the CSV header) has a null value" end
+      if m.value_null ~= 0 then return nil, "the first record of " .. topic .. " has a null value" end
       return ffi.string(m.value, m.value_len), tonumber(m.offset)
     end
   end
-  return nil, "the first record of " .. topic .. " (the CSV header) could not be read within 5 s"
+  return nil, "the first record of " .. topic .. " could not be read within 5 s"
 end
 
 -- After the sink's transaction committed: offsets to the group, for lag

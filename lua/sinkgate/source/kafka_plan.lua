@@ -115,6 +115,20 @@ function M.relation(src, problems, opts)
   local vd, err
   if env == "debezium" and fmt.name(vf) == "avro" then
     vd, err = M.debezium_avro(vf, o.topic, layout)
+  elseif env == "debezium" and not o.columns then
+    -- Wrapped Debezium JSON (schemas.enable=true): the columns come from the
+    -- embedded schema of the topic's first message.
+    local sample, at = require("sinkgate.source.kafka").first_record(o.connection.opts, o.topic)
+    if not sample then
+      if opts.check then
+        local rel = relation.new(o.name or o.topic, {}, {})
+        rel.deferred = "columns from the embedded schema of the topic's first message when it runs: " .. at
+        return rel
+      end
+      bad(".columns: declare the columns, or produce a wrapped Debezium message first (" .. at .. ")")
+      return nil
+    end
+    vd, err = decode.new("debezium", { sample = sample, keys = o.keys })
   elseif env == "debezium" then
     vd, err = decode.new("debezium", { columns = o.columns, keys = o.keys })
   else
@@ -145,7 +159,11 @@ function M.relation(src, problems, opts)
   end
   local keys = {}
   if env == "upsert" then keys[1] = key_cols end
-  if env == "debezium" then keys = o.keys or (layout.dbz_key_dec and M.field_names(layout.dbz_key_dec) or {}) end
+  if env == "debezium" then
+    -- declared, else the fields of a record key schema (Avro, Protobuf)
+    local record_key = layout.dbz_key_dec and not SINGLE[fmt.name(kf)]
+    keys = o.keys or (record_key and M.field_names(layout.dbz_key_dec)) or {}
+  end
   local rel, errs = relation.new(o.name or o.topic, cols, keys)
   for _, e in ipairs(errs or {}) do bad(": " .. e:gsub("^columns%[%d+%]: ", "")) end
   if not rel then return nil end
