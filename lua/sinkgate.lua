@@ -45,7 +45,7 @@ local function declare(kind, def, where, list)
     error(("%s: %s: expects a table of options, got %s"):format(where, kind, type(def)), 0)
   end
   local obj = { kind = kind, def = def, where = where }
-  validate.KIND[obj] = (kind == "load_generator" or kind == "table") and "source" or kind
+  validate.KIND[obj] = (kind == "load_generator" or kind == "table" or kind == "kafka") and "source" or kind
   if list then list[#list + 1] = obj end
   return obj
 end
@@ -99,6 +99,27 @@ function M.avro(def)
 end
 
 M.source = {}
+
+-- ---- Kafka sources (issue 11) ----------------------------------------------
+-- sg.source.kafka { connection = kafka, topic = …, format = … }: a topic read
+-- as a relation (source/kafka.lua); sg.csv { … } and sg.protobuf { … } are
+-- its formats beside "text", "bytes", "json" and sg.avro { registry = … }.
+function M.source.kafka(def)
+  return declare("kafka", def, caller(2), context().sources)
+end
+
+function M.csv(def)
+  local f = declare("csv", def, caller(2))
+  validate.KIND[f] = "format"
+  return f
+end
+
+function M.protobuf(def)
+  local f = declare("protobuf", def, caller(2))
+  validate.KIND[f] = "format"
+  return f
+end
+-- ---- end of Kafka sources ---------------------------------------------------
 
 function M.source.load_generator(def)
   return declare("load_generator", def, caller(2), context().sources)
@@ -210,7 +231,7 @@ M.ffi = ffi
 -- What `require "sinkgate"` gives config code: the declarations and
 -- helpers only — no FFI (a way around every sandbox rule), no internals.
 local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "type", "source",
-  "sink", "hash", "view", "plugin" }
+  "sink", "hash", "view", "plugin", "csv", "protobuf" }
 
 function M.config_api()
   local t = {}

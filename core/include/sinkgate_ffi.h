@@ -433,6 +433,29 @@ int sg_tail_header(sg_tail *t, int i, const char **name, const void **val, size_
 int sg_tail_partition_count(sg_tail *t);
 void sg_tail_free(sg_tail *t);
 
+/* ---- Kafka consumer for `sg.source.kafka` (core/kafka/consumer.c) ----
+ * Assigns partitions itself (no group membership), read_committed, no
+ * automatic commits; messages use sg_tail_msg. */
+typedef struct sg_consumer sg_consumer;
+/* keys/vals: librdkafka properties (bootstrap.servers, security, group.id). */
+sg_consumer *sg_consumer_new(const char **keys, const char **vals, int n, const char *topic, char *err,
+                             size_t errlen);
+int sg_consumer_partition_count(sg_consumer *c, int timeout_ms, char *err, size_t errlen);
+int sg_consumer_watermarks(sg_consumer *c, int partition, int timeout_ms, int64_t *lo, int64_t *hi, char *err,
+                           size_t errlen);
+/* out[p] = first offset with timestamp >= ts_ms in partition p (-1: none). */
+int sg_consumer_offsets_for_time(sg_consumer *c, int nparts, int64_t ts_ms, int timeout_ms, int64_t *out, char *err,
+                                 size_t errlen);
+/* Replaces the assignment: partitions 0..n-1 at offsets[p] (negative: the end). */
+int sg_consumer_assign(sg_consumer *c, const int64_t *offsets, int n, char *err, size_t errlen);
+/* 1 = message in out (valid until the next poll/assign), 2 = end of partition
+ * out->partition reached at offset out->offset, 0 = nothing, -1 = error. */
+int sg_consumer_poll(sg_consumer *c, int timeout_ms, sg_tail_msg *out, char *err, size_t errlen);
+int sg_consumer_header(sg_consumer *c, int i, const char **name, const void **val, size_t *len);
+/* Asynchronous commit to the consumer's group.id, for lag monitoring only. */
+int sg_consumer_commit(sg_consumer *c, const int64_t *offsets, int n, char *err, size_t errlen);
+void sg_consumer_free(sg_consumer *c);
+
 /* ---- dev broker: librdkafka's mock cluster ---- */
 typedef struct sg_dev_cluster sg_dev_cluster;
 sg_dev_cluster *sg_dev_cluster_new(int brokers, char *err, size_t errlen);

@@ -89,7 +89,7 @@ function M.plan_text(p)
   local lines = { ("sink %s  (%s)"):format(p.name, p.where) }
   local cols = {}
   for i, c in ipairs(j.columns) do cols[i] = c.name .. " " .. c.type .. (c.nullable and "" or " not null") end
-  row(lines, "from", p.relation.name .. " (" .. table.concat(cols, ", ") .. ")")
+  row(lines, "from", p.relation.name .. " (" .. (p.relation.deferred or table.concat(cols, ", ")) .. ")")
   -- views (issue 12): each view from the source up, with its keys and where they come from
   for _, v in ipairs(p.views or {}) do
     row(lines, "view", ("%s (%s, %s): %s"):format(v.plan.relation.name, v.plan.kind, v.where, v.plan.keys_note))

@@ -32,7 +32,7 @@ local function main(opts, pos)
   if bad then log.err("sinkgate check: " .. bad) return 2 end
   local decls, problems = loader.load(pos[1], { unsafe = opts.unsafe, brokers = opts.brokers, registry = opts.registry })
   local plans
-  if decls then plans, problems = plan.build(decls) end
+  if decls then plans, problems = plan.build(decls, { check = true }) end
   if plans then
     for _, w in ipairs(describe.missing_secrets(decls)) do log.err("warning: " .. w) end
   end

@@ -190,6 +190,11 @@ local function finish(ctx, errors, opts)
   end
   for i, o in ipairs(ctx.sources) do
     check_obj(o, o.kind, base_path(o, "sources", rawget(o.def, "kind") or o.kind .. i), errors)
+    -- Kafka sources (issue 11): their format objects (sg.avro/csv/protobuf).
+    for _, k in ipairs(o.kind == "kafka" and { "format", "key_format", "value_format" } or {}) do
+      local f = o.opts[k]
+      if validate.kind_of(f) == "format" and not f.opts then check_obj(f, f.kind, f.path or (o.path .. "." .. k), errors) end
+    end
   end
   for _, o in ipairs(ctx.sinks) do
     check_obj(o, "sink", "sinks." .. o.name, errors)

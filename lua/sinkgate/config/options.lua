@@ -273,4 +273,91 @@ table.insert(M.sink.fields, { "transform", "transform",
   doc = "A transform plugin's instance (sg.plugin \"redact\" { … }): each row is rewritten by it before it is " ..
     "encoded, partitioned and given headers; key columns pass through unchanged." })
 
+-- ---- Kafka sources (issue 11): sg.source.kafka and its formats -----------
+M.csv = {
+  doc = "FORMAT CSV WITH n COLUMNS | WITH HEADER [(names)] [DELIMITED BY c], for Kafka sources.",
+  fields = {
+    { "columns", "integer", check = "positive", seed = "WITH n COLUMNS", doc = "Columns column1…columnN (text)." },
+    { "header", "boolean|list<string>", seed = "WITH HEADER",
+      doc = "A list of column names, or true: the topic's first record names the columns and is not ingested." },
+    { "delimiter", "string", default = ",", seed = "DELIMITED BY", doc = "Field delimiter, one character." },
+  },
+}
+
+M.protobuf = {
+  doc = "FORMAT PROTOBUF USING CONFLUENT SCHEMA REGISTRY CONNECTION … | MESSAGE 'pkg.Msg' USING SCHEMA …",
+  fields = {
+    { "registry", "registry_connection", seed = "CONFLUENT SCHEMA REGISTRY CONNECTION",
+      doc = "Read the schema (.proto text, one message) from the registry: latest <topic>-value / -key." },
+    { "message", "string", seed = "MESSAGE", doc = "Full message name, with descriptor_set." },
+    { "descriptor_set", "string", seed = "USING SCHEMA",
+      doc = "Path of a FileDescriptorSet (`protoc --include_imports --descriptor_set_out`), with message." },
+  },
+}
+
+M.kafka_header = {
+  doc = "INCLUDE HEADER 'name' AS column [BYTES]: { \"name\", as = \"column\", bytes = false }.",
+  fields = {
+    { 1, "string", required = true, check = "nonempty", doc = "Header name." },
+    { "as", "string", required = true, check = "nonempty", doc = "Column name." },
+    { "bytes", "boolean", default = false, doc = "bytea instead of text (text must be UTF-8)." },
+  },
+}
+
+M.kafka_include = {
+  doc = "INCLUDE … metadata columns: true for the default name, or a column name.",
+  fields = {
+    { "key", "scalar", seed = "INCLUDE KEY", doc = "The key's columns (a single-column key format: named `key`)." },
+    { "partition", "scalar", seed = "INCLUDE PARTITION", doc = "Column `partition integer`." },
+    { "offset", "scalar", seed = "INCLUDE OFFSET", doc = "Column `offset uint8`." },
+    { "timestamp", "scalar", seed = "INCLUDE TIMESTAMP", doc = "Column `timestamp timestamp(3)` (the message timestamp)." },
+    { "headers", "scalar", seed = "INCLUDE HEADERS", doc = "Column `headers`, a list of record(key text, value bytea)." },
+    { "header", "list<kafka_header>", seed = "INCLUDE HEADER", doc = "Single headers as columns." },
+  },
+}
+
+M.kafka_dead_letter = {
+  doc = "Where on_decode_error = \"dead_letter\" sends undecodable messages.",
+  fields = {
+    { "topic", "string", required = true, check = "topic",
+      doc = "Topic receiving the raw key, value and headers, with the error in headers (sinkgate-error, " ..
+        "sinkgate-source-topic, -partition, -offset), in the sink's transaction." },
+  },
+}
+
+M.kafka = {
+  doc = "CREATE SOURCE … FROM KAFKA CONNECTION … (TOPIC …): one topic read as a relation.",
+  fields = {
+    { "name", "string", doc = "Relation name. Default: the topic." },
+    { "connection", "kafka_connection", required = true, seed = "KAFKA CONNECTION", doc = "Kafka connection." },
+    { "topic", "string", required = true, check = "topic", seed = "TOPIC", doc = "Topic to read." },
+    { "format", "format", seed = "FORMAT",
+      doc = "Format of key and value: \"json\", \"text\", \"bytes\", sg.avro{…}, sg.protobuf{…}, sg.csv{…}." },
+    { "key_format", "format", seed = "KEY FORMAT", doc = "Format of the key (with value_format)." },
+    { "value_format", "format", seed = "VALUE FORMAT", doc = "Format of the value (with key_format)." },
+    { "envelope", "string", default = "none", enum = { "none", "upsert", "debezium" }, seed = "ENVELOPE",
+      doc = "NONE (append-only), UPSERT (keyed state) or DEBEZIUM (before/after)." },
+    { "include", "record:kafka_include", seed = "INCLUDE", doc = "Metadata columns." },
+    { "start_offset", "list<integer>", seed = "START OFFSET",
+      doc = "First offset per partition (unlisted partitions from 0), fixed when a sink first reads the source." },
+    { "start_timestamp", "integer", seed = "START TIMESTAMP",
+      doc = "Start each partition at its first offset with a timestamp ≥ this (epoch ms; negative: relative to now)." },
+    { "value_decoding_errors", "string", enum = { "inline" }, seed = "VALUE DECODING ERRORS = INLINE",
+      doc = "UPSERT: an undecodable value fills a nullable `error record(description text)` column instead." },
+    { "group_id_prefix", "string", seed = "GROUP ID PREFIX",
+      doc = "Commit offsets to group <prefix><sink name> after each transaction, for lag monitoring only." },
+    { "timestamp_interval", "duration", default = "1s", check = "positive", seed = "TIMESTAMP INTERVAL",
+      doc = "At most one new logical time per interval." },
+    { "columns", "list<column>", doc = "DEBEZIUM JSON without the schema wrapper: the columns." },
+    { "keys", "list<list<string>>", doc = "DEBEZIUM JSON: known unique keys (the primary key)." },
+    { "on_decode_error", "string", default = "stall", enum = { "stall", "skip", "dead_letter" },
+      doc = "An undecodable message: `stall` the source (the reference), `skip` it, or `dead_letter` it. " ..
+        "Always counted and reported with topic/partition/offset." },
+    { "dead_letter", "record:kafka_dead_letter", doc = "The dead-letter topic, for on_decode_error = \"dead_letter\"." },
+    { "upsert_state_limit", "integer", default = 1073741824, check = "positive",
+      doc = "UPSERT/DEBEZIUM: bytes of keyed state held in memory; past it the source stalls." },
+  },
+}
+-- ---- end of Kafka sources ---------------------------------------------------
+
 return M

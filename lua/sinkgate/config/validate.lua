@@ -110,6 +110,16 @@ local function check_type(ty, v, path, ctx)
     ctx.fail(path, msg or ("expected " .. ty .. ", got " .. describe(v)))
     return nil
   end
+  -- A union "A|B" (Kafka sources: csv header = true | { names }): the first
+  -- alternative that accepts the value. "string|secret" has its own case.
+  if ty:find("|", 1, true) and ty ~= "string|secret" then
+    for alt in ty:gmatch("[^|]+") do
+      local quiet = { fail = function() end }
+      local nv = check_type(alt, v, path, quiet)
+      if nv ~= nil then return nv end
+    end
+    return bad()
+  end
   local inner = ty:match("^list<(.+)>$")
   if inner then
     if type(v) ~= "table" or M.kind_of(v) or secret.is(v) then return bad() end

@@ -133,11 +133,30 @@ function M.declare(doc, path, lines, new_env, errors)
     if def.name == nil then def.name = name end
     objs[name] = place(ty == "kafka" and sg.kafka_connection(def) or sg.registry_connection(def), p)
   end)
+  -- Kafka sources (issue 11): a format is json, text, bytes, or a map
+  -- { avro: {registry: NAME} } | { protobuf: {…} } | { csv: {…} }.
+  local function source_format(f, p)
+    if type(f) ~= "table" then return f end
+    local kind = is_map(f) and next(f)
+    local make = ({ avro = sg.avro, protobuf = sg.protobuf, csv = sg.csv })[kind]
+    if not make or next(f, kind) ~= nil or not is_map(f[kind]) then
+      fail(p, "expected json, text, bytes or one of { avro: … }, { protobuf: … }, { csv: … }, got " .. shape(f))
+      return nil
+    end
+    local o = f[kind]
+    if o.registry ~= nil then o.registry = lookup("registry_connection", o.registry, p .. "." .. kind .. ".registry") end
+    return place(make(o), p .. "." .. kind)
+  end
+
   each("sources", function(name, def, p)
-    local ty = typed(def, p, { load_generator = true, table = true })
+    local ty = typed(def, p, { load_generator = true, table = true, kafka = true })
     if not ty then return end
     if def.name == nil then def.name = name end
     def.columns = columns(def.columns)
+    if ty == "kafka" then
+      def.connection = lookup("kafka_connection", def.connection, p .. ".connection")
+      for _, k in ipairs({ "format", "key_format", "value_format" }) do def[k] = source_format(def[k], p .. "." .. k) end
+    end
     objs[name] = place(sg.source[ty](def), p)
   end)
 

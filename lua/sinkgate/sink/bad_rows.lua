@@ -99,23 +99,26 @@ end
 -- transaction, if any); true, or nil, message.
 function M:produce(producer)
   if #self.pending == 0 then return true end
-  if not self.ensured then
-    local s = self.sink
-    local ok, err = topics.ensure(s.plan.connection, s.conf, self.topic, nil, nil, nil)
-    if not ok then return nil, "dead-letter topic " .. self.topic .. ": " .. err end
-    self.ensured = true
-  end
+  self.ensured = type(self.ensured) == "table" and self.ensured or {}
   for _, m in ipairs(self.pending) do
+    -- A Kafka source's dead letters name their own topic and keep the key.
+    local topic = m.topic or self.topic
+    if not self.ensured[topic] then
+      local s = self.sink
+      local ok, err = topics.ensure(s.plan.connection, s.conf, topic, nil, nil, nil)
+      if not ok then return nil, "dead-letter topic " .. topic .. ": " .. err end
+      self.ensured[topic] = true
+    end
     local h = m.headers
     local nh = #h / 2
     local names, values, lens = ffi.new("const char *[?]", nh), ffi.new("const void *[?]", nh), ffi.new("size_t[?]", nh)
     for i = 1, nh do
       names[i - 1], values[i - 1], lens[i - 1] = h[2 * i - 1], h[2 * i], #h[2 * i]
     end
-    local v = m.value
-    if C.sg_producer_send(producer, self.topic, 0, nil, 0, v, v and #v or 0, v and 0 or 1, names, values, lens, nh,
-          core.errbuf, core.ERRLEN) ~= 0 then
-      return nil, "dead-letter topic " .. self.topic .. ": " .. core.err()
+    local v, k = m.value, m.key
+    if C.sg_producer_send(producer, topic, 0, k, k and #k or 0, v, v and #v or 0, v and 0 or 1, names, values, lens,
+          nh, core.errbuf, core.ERRLEN) ~= 0 then
+      return nil, "dead-letter topic " .. topic .. ": " .. core.err()
     end
   end
   return true

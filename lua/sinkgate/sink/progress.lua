@@ -54,7 +54,17 @@ local function sources_json(sources)
     local fields, keys = {}, {}
     for k in pairs(sources[name]) do keys[#keys + 1] = k end
     table.sort(keys)
-    for j, k in ipairs(keys) do fields[j] = cjson.encode(k) .. ":" .. int(sources[name][k]) end
+    for j, k in ipairs(keys) do
+      local v = sources[name][k]
+      if type(v) == "table" then -- a Kafka source's offsets per partition
+        local xs = {}
+        for n, x in ipairs(v) do xs[n] = int(x) end
+        v = "[" .. table.concat(xs, ",") .. "]"
+      else
+        v = int(v)
+      end
+      fields[j] = cjson.encode(k) .. ":" .. v
+    end
     s[i] = cjson.encode(name) .. ":{" .. table.concat(fields, ",") .. "}"
   end
   return "{" .. table.concat(s, ",") .. "}"

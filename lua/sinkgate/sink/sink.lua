@@ -136,7 +136,9 @@ end
 
 function M:record(frontier, snapshot_done)
   return progress.encode({ frontier = frontier, version = self.opts.version, snapshot_done = snapshot_done,
-    sink = self.identity, writer = self.writer, sources = { [self:source_name()] = self.source_state } })
+    sink = self.identity, writer = self.writer,
+    -- A Kafka source keeps its next offsets here, in the data's transaction.
+    sources = { [self:source_name()] = self.input.resume_state and self.input:resume_state() or self.source_state } })
 end
 
 -- Running (or started): schemas first for Avro sinks, then steps.
@@ -220,7 +222,11 @@ function M:step(now)
     if lifecycle.FINAL[self.state] then return end
     if self.as_of then ok, err = self:snapshot_step(now) else ok, err = self:run_step(now) end
   end
-  if not ok then lifecycle.set(self, "failed", err) end
+  if not ok then lifecycle.set(self, "failed", err) return end
+  -- A Kafka source that cannot go on (decode error policy "stall", state
+  -- limit) stalls the sink with its reason; what it read before is committed.
+  local why = self.input.stalled and self.input:stalled()
+  if why and not self.txn and self.state == "running" then lifecycle.set(self, "stalled", why) end
 end
 
 ------------------------------------------------------------------------------
@@ -262,6 +268,7 @@ function M:status()
   for k, v in pairs(c) do if st[k] == nil and v > 0 then st[k] = v end end
   st.errors = self.problems:report() -- runtime errors by kind: first/last message, what was dropped
   st.view_state = self.input.state_stats and self.input:state_stats() or nil -- views: keys, bytes in memory, on disk
+  if self.input.status then st.source = self.input:status() end
   return st
 end
 
@@ -277,6 +284,13 @@ function M:status_line()
   if vs then
     extra[#extra + 1] = ("view_state=%d keys (%d on disk), %d B in memory, %d B on disk"):format(vs.keys,
       vs.keys_on_disk, vs.bytes_in_memory, vs.bytes_on_disk)
+  end
+  local src = s.source -- a Kafka source: where it is, what it met
+  if src then
+    extra[#extra + 1] = "source_offsets=" .. src.offsets
+    if src.decode_errors > 0 then extra[#extra + 1] = "decode_errors=" .. src.decode_errors end
+    if src.duplicates then extra[#extra + 1] = "duplicates=" .. src.duplicates end
+    if src.error_state then extra[#extra + 1] = "source_error=" .. src.error_state end
   end
   local last = self.problems:last_error()
   if last then extra[#extra + 1] = "last_error=" .. last end

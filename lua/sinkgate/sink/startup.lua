@@ -223,6 +223,11 @@ function phases.resume(self, now)
   end
   local ok, perr = self:refresh_partitions()
   if not ok then return nil, perr end
+  if self.input.prepare then -- a Kafka source: its consumer and offsets, from the committed record
+    local phard
+    ok, perr, phard = self.input:prepare(rec and rec.sources[self:source_name()] or nil, now)
+    if not ok then return nil, perr, phard end
+  end
   self:build_spec()
   self:position(rec, now)
   self.recovery = nil
@@ -297,7 +302,7 @@ end
 -- The name a source's resume state is kept under in the progress record.
 function M:source_name()
   local src = self.opts.from
-  return src.opts.name or src.generator_relation or src.path:match("[^.]+$")
+  return src.opts.name or src.generator_relation or (src.kind == "kafka" and src.opts.topic) or src.path:match("[^.]+$")
 end
 
 M.STALL_AFTER_MS = STALL_AFTER_MS

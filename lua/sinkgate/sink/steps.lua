@@ -62,6 +62,7 @@ end
 function M:committed(now, t)
   self.txn = nil
   self.bad:committed() -- the dead letters it held are in
+  if self.input.committed then self.input:committed() end -- a Kafka source's lag offsets
   self.counters.messages = self.counters.messages + (t.n or 0)
   self.counters.transactions = self.counters.transactions + 1
   if self.state == "stalled" then lifecycle.set(self, "running", nil) end

@@ -100,6 +100,7 @@ function M.new(decl, relation)
   if decl.kind == "view" then return require("sinkgate.view.input").new(decl, relation) end
   -- ==== end of views ====
   local o = decl.opts
+  if decl.kind == "kafka" then return require("sinkgate.source.kafka").new(decl, relation) end -- issue 11
   if decl.kind == "table" and o.updates then return timed.new(decl, relation) end
   local self = setmetatable({ decl = decl, relation = relation, tick_ms = o.tick, cursor = 0,
     configured_start = o.start, realtime = o.realtime ~= false, limit = o.ticks }, M)

@@ -1,0 +1,162 @@
+/* consumer.c — the consumer behind `sg.source.kafka`. Like the reference,
+ * a source assigns the partitions of its topic itself (no group
+ * membership, so no rebalances can move its positions), reads with
+ * isolation.level=read_committed, and never resumes from group offsets:
+ * its positions come from the sink's progress record. Offsets may be
+ * committed to a group for lag monitoring only (sg_consumer_commit).
+ *
+ * Partition EOF events are delivered (enable.partition.eof): their offset
+ * is the end of what can be read (past transaction markers under
+ * read_committed), which is how a snapshot or a rehydration knows it has
+ * reached its target even when the last offsets hold no message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <librdkafka/rdkafka.h>
+#include "../util/util.h"
+#include "kafka.h"
+#include "../include/sinkgate_ffi.h"
+
+struct sg_consumer {
+  rd_kafka_t *rk;
+  char *topic;
+  rd_kafka_message_t *cur;
+  rd_kafka_headers_t *cur_headers;
+};
+
+sg_consumer *sg_consumer_new(const char **keys, const char **vals, int n, const char *topic, char *err,
+                             size_t errlen) {
+  rd_kafka_conf_t *conf = sg_kafka_conf(keys, vals, n, err, errlen);
+  if (!conf) return NULL;
+  /* Fixed: what exactly-once resumption relies on. */
+  const char *fixed[][2] = {{"enable.auto.commit", "false"},
+                            {"enable.auto.offset.store", "false"},
+                            {"enable.partition.eof", "true"},
+                            {"auto.offset.reset", "earliest"},
+                            {"isolation.level", "read_committed"}};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], err, errlen) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return NULL;
+    }
+  sg_consumer *c = calloc(1, sizeof *c);
+  if (!c) {
+    rd_kafka_conf_destroy(conf);
+    return sg_fail(err, errlen, "out of memory"), NULL;
+  }
+  c->topic = strdup(topic);
+  c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, errlen);
+  if (!c->rk || !c->topic) {
+    if (!c->rk) rd_kafka_conf_destroy(conf);
+    sg_consumer_free(c);
+    return NULL;
+  }
+  rd_kafka_poll_set_consumer(c->rk);
+  return c;
+}
+
+int sg_consumer_partition_count(sg_consumer *c, int timeout_ms, char *err, size_t errlen) {
+  return sg_kafka_partition_count(c->rk, c->topic, timeout_ms, err, errlen);
+}
+
+int sg_consumer_watermarks(sg_consumer *c, int partition, int timeout_ms, int64_t *lo, int64_t *hi, char *err,
+                           size_t errlen) {
+  rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(c->rk, c->topic, partition, lo, hi, timeout_ms);
+  if (e) return sg_fail(err, errlen, "watermarks of %s[%d]: %s", c->topic, partition, rd_kafka_err2str(e));
+  return 0;
+}
+
+int sg_consumer_offsets_for_time(sg_consumer *c, int nparts, int64_t ts_ms, int timeout_ms, int64_t *out, char *err,
+                                 size_t errlen) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
+  for (int p = 0; p < nparts; p++) rd_kafka_topic_partition_list_add(l, c->topic, p)->offset = ts_ms;
+  rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, l, timeout_ms);
+  int rc = 0;
+  if (e) {
+    rc = sg_fail(err, errlen, "offsets for time %lld in %s: %s", (long long)ts_ms, c->topic, rd_kafka_err2str(e));
+  } else {
+    for (int i = 0; i < l->cnt; i++) {
+      int p = l->elems[i].partition;
+      if (p < 0 || p >= nparts) continue;
+      if (l->elems[i].err) {
+        rc = sg_fail(err, errlen, "offsets for time in %s[%d]: %s", c->topic, p, rd_kafka_err2str(l->elems[i].err));
+        break;
+      }
+      out[p] = l->elems[i].offset; /* -1: no message at or after ts (the end) */
+    }
+  }
+  rd_kafka_topic_partition_list_destroy(l);
+  return rc;
+}
+
+static void release_current(sg_consumer *c) {
+  if (c->cur) rd_kafka_message_destroy(c->cur);
+  c->cur = NULL;
+  c->cur_headers = NULL;
+}
+
+int sg_consumer_assign(sg_consumer *c, const int64_t *offsets, int n, char *err, size_t errlen) {
+  release_current(c);
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+  for (int p = 0; p < n; p++)
+    rd_kafka_topic_partition_list_add(l, c->topic, p)->offset = offsets[p] < 0 ? RD_KAFKA_OFFSET_END : offsets[p];
+  rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, l);
+  rd_kafka_topic_partition_list_destroy(l);
+  if (e) return sg_fail(err, errlen, "assign %s: %s", c->topic, rd_kafka_err2str(e));
+  return 0;
+}
+
+int sg_consumer_poll(sg_consumer *c, int timeout_ms, sg_tail_msg *out, char *err, size_t errlen) {
+  release_current(c);
+  rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+  if (!m) return 0;
+  memset(out, 0, sizeof *out);
+  out->partition = m->partition;
+  out->offset = m->offset;
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    rd_kafka_message_destroy(m);
+    return 2;
+  }
+  if (m->err) {
+    int rc = sg_fail(err, errlen, "%s[%d]: %s", c->topic, (int)m->partition, rd_kafka_message_errstr(m));
+    rd_kafka_message_destroy(m);
+    return rc;
+  }
+  c->cur = m;
+  rd_kafka_message_headers(m, &c->cur_headers);
+  out->timestamp = rd_kafka_message_timestamp(m, NULL);
+  out->key = m->key;
+  out->key_len = m->key_len;
+  out->key_null = m->key == NULL;
+  out->value = m->payload;
+  out->value_len = m->len;
+  out->value_null = m->payload == NULL;
+  out->nheaders = c->cur_headers ? (int)rd_kafka_header_cnt(c->cur_headers) : 0;
+  return 1;
+}
+
+int sg_consumer_header(sg_consumer *c, int i, const char **name, const void **val, size_t *len) {
+  if (!c->cur_headers) return -1;
+  return rd_kafka_header_get_all(c->cur_headers, (size_t)i, name, val, len) ? -1 : 0;
+}
+
+int sg_consumer_commit(sg_consumer *c, const int64_t *offsets, int n, char *err, size_t errlen) {
+  rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+  for (int p = 0; p < n; p++)
+    if (offsets[p] >= 0) rd_kafka_topic_partition_list_add(l, c->topic, p)->offset = offsets[p];
+  rd_kafka_resp_err_t e = l->cnt ? rd_kafka_commit(c->rk, l, 1) : RD_KAFKA_RESP_ERR_NO_ERROR;
+  rd_kafka_topic_partition_list_destroy(l);
+  if (e) return sg_fail(err, errlen, "commit offsets of %s: %s", c->topic, rd_kafka_err2str(e));
+  return 0;
+}
+
+void sg_consumer_free(sg_consumer *c) {
+  if (!c) return;
+  release_current(c);
+  if (c->rk) {
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+  }
+  free(c->topic);
+  free(c);
+}

@@ -1,0 +1,465 @@
+-- sinkgate.source.kafka — a Kafka topic as a sink's input, the third kind
+-- beside tick-based and timed inputs (source/input.lua has the contract).
+--
+-- Times: each poll batch gets one logical time, the wall clock quantized to
+-- timestamp_interval and never below the sink's upper, so there is at most
+-- one new time per interval (semantics §10). A time stays open while the
+-- sink gathers a transaction and closes when the sink asks for the frontier
+-- (next_time): later messages get a later time.
+--
+-- Positions: the next offset per partition of what has been filled into
+-- the sink's batch. resume_state() is written into the sink's progress
+-- record in the same transaction as the data (sink.lua M:record):
+--   {"start": time origin, "start_offsets": [..], "offsets": [..]}
+-- so a message below the committed offsets is never emitted twice and none
+-- is skipped: on restart the source reads from its start offsets up to the
+-- committed offsets to rebuild upsert state WITHOUT emitting anything
+-- (rehydration: the topic is the truth), then goes on from there. A new
+-- sink's snapshot is everything up to the high watermarks seen at start,
+-- at one time (its as_of).
+local core = require "sinkgate.core"
+local envelope = require "sinkgate.source.kafka_envelope"
+local kafka_conf = require "sinkgate.run.kafka_conf"
+local log = require "sinkgate.util.log"
+
+local C, ffi = core.C, core.ffi
+local M = {}
+M.__index = M
+
+local TIMEOUT_MS = 10000
+local REFRESH_MS = 30000
+local POLL_BUDGET = 20000 -- messages per fill, so a busy topic never starves the other sinks
+
+function M.new(decl, rel)
+  local o = decl.opts
+  local self = setmetatable({ decl = decl, relation = rel, o = o, layout = decl.kafka_layout, realtime = false,
+    interval = o.timestamp_interval, floor = 0, positions = {}, start_offsets = {},
+    counters = { messages = 0, decode_errors = 0, skipped = 0, dead_letters = 0 } }, M)
+  self.env = envelope.new(self.layout, o)
+  self.msg = ffi.new("sg_tail_msg")
+  return self
+end
+
+-- The sink reading this input: its name (group id), problems and dead letters.
+function M:attach(sink)
+  self.sink = sink
+end
+
+-- Lua-fed inputs take a bad-row handler; decode errors have their own policy.
+function M.on_bad_row() end
+
+local function copy(t)
+  local c = {}
+  for i, v in ipairs(t) do c[i] = v end
+  return c
+end
+
+local function quant(self, now)
+  return math.floor(now / self.interval) * self.interval
+end
+
+local function open(self)
+  if self.c then return true end
+  local keys, vals = kafka_conf.for_connection(self.o.connection.opts, {})
+  if not keys then return nil, vals end
+  keys[#keys + 1] = "group.id"
+  vals[#vals + 1] = (self.o.group_id_prefix or "sinkgate-source-") .. (self.sink and self.sink.name or self.relation.name)
+  local ck, kk = core.strings(keys)
+  local cv, kv = core.strings(vals)
+  local c = C.sg_consumer_new(ck, cv, #keys, self.o.topic, core.errbuf, core.ERRLEN)
+  local _ = { kk, kv }
+  if c == nil then return nil, "source " .. self.o.topic .. ": " .. core.err() end
+  self.c = ffi.gc(c, C.sg_consumer_free)
+  return true
+end
+
+local function partition_count(self)
+  local n = C.sg_consumer_partition_count(self.c, TIMEOUT_MS, core.errbuf, core.ERRLEN)
+  if n <= 0 then return nil, "source topic " .. self.o.topic .. ": " .. core.err() end
+  return n
+end
+
+local function high_watermarks(self, n)
+  local lo, hi = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  local out = {}
+  for p = 0, n - 1 do
+    if C.sg_consumer_watermarks(self.c, p, TIMEOUT_MS, lo, hi, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
+    out[p + 1] = tonumber(hi[0])
+  end
+  return out
+end
+
+-- Start offsets of a new timeline: start_offset (unlisted partitions from
+-- 0), start_timestamp (negative: relative to now; no message at or after
+-- it: the end), else 0.
+local function configured_start(self, n, now)
+  local o, out = self.o, {}
+  if o.start_timestamp then
+    local ts = o.start_timestamp < 0 and now + o.start_timestamp or o.start_timestamp
+    local arr = ffi.new("int64_t[?]", n)
+    if C.sg_consumer_offsets_for_time(self.c, n, ts, TIMEOUT_MS, arr, core.errbuf, core.ERRLEN) ~= 0 then
+      return nil, core.err()
+    end
+    local hw, err = high_watermarks(self, n)
+    if not hw then return nil, err end
+    for p = 1, n do out[p] = arr[p - 1] >= 0 and tonumber(arr[p - 1]) or hw[p] end
+    return out
+  end
+  for p = 1, n do out[p] = (o.start_offset or {})[p] or 0 end
+  return out
+end
+
+local function assign(self)
+  local n = #self.positions
+  local arr = ffi.new("int64_t[?]", math.max(n, 1), self.positions)
+  if C.sg_consumer_assign(self.c, arr, n, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
+  return true
+end
+
+-- A timeline is read with one registry schema per side: a newer latest
+-- version would change the relation under a running sink (the reference
+-- fixes the reader schema when the source is created). nil, or why.
+local function schema_changed(self, saved)
+  local ids = self.layout.schema_ids or {}
+  for _, side in ipairs({ "key", "value" }) do
+    local was, now = saved[side .. "_schema"], ids[side]
+    if was and now and was ~= now then
+      return ("source %s: the latest %s-%s schema is id %d, but this sink's committed progress was read with id %d; " ..
+        "the columns would change under it. Either restore that schema as the latest version, or bump the sink's " ..
+        "version to start a new timeline (with a new snapshot)"):format(self.relation.name, self.o.topic, side, now, was)
+    end
+  end
+end
+
+-- Called by the sink before positioning (startup.lua): saved is this
+-- source's entry of the committed progress record, or nil for a new
+-- timeline. Returns true, or nil, err, hard (hard: retrying cannot help).
+function M:prepare(saved, now)
+  local ok, err = open(self)
+  if not ok then return nil, err end
+  local n
+  n, err = partition_count(self)
+  if not n then return nil, err end
+  if saved and type(saved.offsets) == "table" then
+    local why = schema_changed(self, saved)
+    if why then return nil, why, true end
+    self.start_offsets, self.target = copy(saved.start_offsets or {}), copy(saved.offsets)
+    for p = 1, n do
+      self.start_offsets[p] = self.start_offsets[p] or 0
+      self.target[p] = self.target[p] or self.start_offsets[p]
+    end
+    self.start = saved.start or quant(self, now)
+    self.resumed = true
+  else
+    self.resumed = false
+    self.start_offsets, err = configured_start(self, n, now)
+    if not self.start_offsets then return nil, err end
+    self.target, err = high_watermarks(self, n)
+    if not self.target then return nil, err end
+    self.start = quant(self, now)
+  end
+  self.next_refresh = now + REFRESH_MS
+  return true
+end
+
+function M:origin()
+  return self.start
+end
+
+function M:new_as_of(now)
+  return math.max(quant(self, now), self.floor)
+end
+
+-- Back to the start offsets with empty state: the sink refills from there.
+function M:rewind()
+  self.positions = copy(self.start_offsets)
+  self.env:reset()
+  self.time_open, self.positioned, self.mode, self.stalled_why = nil, false, "snapshot", nil
+  local ok, err = assign(self)
+  if not ok then self.failure = err end
+end
+
+function M:next_time()
+  if self.time_open then
+    self.floor = math.max(self.floor, self.time_open + 1)
+    self.time_open = nil
+  end
+  return self.floor
+end
+
+-- Everything below upper is committed: a resumed sink (or a new one
+-- without snapshot) goes on from the target offsets, rebuilding its state
+-- from the topic on the next fill.
+function M:seek(upper)
+  if upper > self.floor then self.floor = upper end
+  if self.time_open and self.time_open < upper then self.time_open = nil end
+  if not self.positioned then self.mode = "rehydrate" end
+end
+
+function M:due(now)
+  return quant(self, now) + 1
+end
+
+function M.exhausted() return false end
+
+function M:resume_state()
+  local ids = self.layout.schema_ids or {}
+  return { start = self.start, start_offsets = copy(self.start_offsets), offsets = copy(self.positions),
+    key_schema = ids.key, value_schema = ids.value }
+end
+
+
+------------------------------------------------------------------------------
+-- Messages.
+
+local function str(p, len, null)
+  if null ~= 0 then return nil end
+  return ffi.string(p, len)
+end
+
+local name, val, len = ffi.new("const char *[1]"), ffi.new("const void *[1]"), ffi.new("size_t[1]")
+
+local function current(self)
+  local x = self.msg
+  local m = { partition = x.partition, offset = tonumber(x.offset), timestamp = tonumber(x.timestamp),
+    key = str(x.key, x.key_len, x.key_null), value = str(x.value, x.value_len, x.value_null), headers = {} }
+  for i = 0, x.nheaders - 1 do
+    if C.sg_consumer_header(self.c, i, name, val, len) == 0 then
+      m.headers[i + 1] = { key = ffi.string(name[0]), value = val[0] ~= nil and ffi.string(val[0], len[0]) or nil }
+    end
+  end
+  return m
+end
+
+-- A message that does not decode, by policy; returns "skip" or "stall".
+-- quiet: met again while rehydrating (it was dealt with the first time).
+local function rejected(self, m, err, code, quiet)
+  if quiet then return "skip" end
+  local policy = code == "skip" and "skip" or self.o.on_decode_error
+  local c = self.counters
+  c.decode_errors = c.decode_errors + 1
+  local msg = ("source %s: topic %s partition %d offset %d: %s"):format(self.relation.name, self.o.topic, m.partition,
+    m.offset, err)
+  local action = ({ skip = "the message was skipped", dead_letter = "the message was sent to the dead-letter topic",
+    stall = "the source stalls here (on_decode_error = \"stall\"); it resumes at this message after a restart" })[policy]
+  if self.sink then self.sink.problems:note(code == "skip" and "source_skipped" or "decode_errors", msg, action) end
+  if policy == "stall" then
+    self.stalled_why = msg
+    return "stall"
+  end
+  c.skipped = c.skipped + 1
+  if policy == "dead_letter" and self.sink then
+    local h = {}
+    for _, x in ipairs(m.headers) do h[#h + 1], h[#h + 2] = x.key, x.value or "" end
+    for _, kv in ipairs({ { "sinkgate-error", err }, { "sinkgate-source-topic", self.o.topic },
+      { "sinkgate-source-partition", tostring(m.partition) }, { "sinkgate-source-offset", tostring(m.offset) } }) do
+      h[#h + 1], h[#h + 2] = kv[1], kv[2]
+    end
+    local pending = self.sink.bad.pending
+    pending[#pending + 1] = { topic = self.o.dead_letter.topic, key = m.key, value = m.value, headers = h }
+    c.dead_letters = c.dead_letters + 1
+  end
+  return "skip"
+end
+
+-- One polled message into b at time t. Returns "ok", "skip" or "stall".
+local function take(self, b, t, m, quiet)
+  local h = self.layout.csv_header_at
+  if h and m.partition == 0 and m.offset == h then return "ok" end -- the header record names columns, no row
+  local nrows = b.nrows
+  local ok, err, code = self.env:message(b, t, m)
+  if not ok then return rejected(self, m, err, code, quiet) end
+  if b.nrows == nrows and not quiet then self.counters.no_change = (self.counters.no_change or 0) + 1 end
+  return "ok"
+end
+
+local function over_limit(self)
+  if (self.env.bytes or 0) > self.o.upsert_state_limit then
+    self.stalled_why = ("source %s: its keyed state holds %d bytes, past upsert_state_limit (%d): it stalls " ..
+      "(raise the limit; spilling state to disk is not built yet)"):format(self.relation.name, self.env.bytes,
+      self.o.upsert_state_limit)
+    return true
+  end
+end
+
+-- Polls one message; returns the poll status (1 message, 2 EOF, 0 none, -1).
+local function poll(self, timeout_ms)
+  local rc = C.sg_consumer_poll(self.c, timeout_ms, self.msg, core.errbuf, core.ERRLEN)
+  if rc == 2 then
+    local p = self.msg.partition + 1
+    local at = tonumber(self.msg.offset)
+    -- The end of what can be read: under read_committed, past transaction
+    -- markers that hold no message. Never past a catch-up target.
+    if self.positions[p] and at > self.positions[p] then
+      self.positions[p] = self.target_cap and math.min(at, self.target_cap[p]) or at
+    end
+  elseif rc < 0 then
+    local err = core.err()
+    if self.last_poll_error ~= err then log.info("source %s: %s (retrying)", self.relation.name, err) end
+    self.last_poll_error = err
+  end
+  return rc
+end
+
+local function reached(self, target)
+  for p, o in ipairs(target) do
+    if (self.positions[p] or 0) < o then return false end
+  end
+  return true
+end
+
+-- Reads from the current positions up to target: into b at time t (a
+-- snapshot) or into a scratch batch that is dropped (rehydration: state
+-- only). Returns true, done: a rehydration gives back control after
+-- budget_ms (the next fill goes on; other sinks run meanwhile); a snapshot
+-- is read whole (the sink consolidates it in one go) unless a stop signal
+-- arrives. nil, err on failure.
+local function catch_up(self, b, t, rehydrate, budget_ms)
+  local target = self.target
+  if rehydrate and self.layout.envelope == "none" then
+    for p, o in ipairs(target) do self.positions[p] = math.max(self.positions[p] or 0, o) end
+    local ok, err = assign(self)
+    return ok, err or true
+  end
+  local scratch = rehydrate and ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free) or nil
+  self.target_cap = target
+  local started, last_log = tonumber(C.sg_sys_now_ms()), self.last_catch_up_log
+  self.catch_up_started = self.catch_up_started or started
+  while not reached(self, target) and not self.stalled_why do
+    if (budget_ms and tonumber(C.sg_sys_now_ms()) - started > budget_ms) or C.sg_sys_signal_pending() ~= 0 then
+      self.target_cap, self.last_catch_up_log = nil, last_log
+      return true, false
+    end
+    local rc = poll(self, 100)
+    if rc == 1 then
+      local p, off = self.msg.partition + 1, tonumber(self.msg.offset)
+      if off >= (self.positions[p] or 0) and off < (target[p] or 0) then
+        local m = current(self)
+        -- Quiet when rebuilding state, or refilling a snapshot split across
+        -- transactions: its dead letters went out with its first part.
+        local r = take(self, scratch or b, t, m, rehydrate or self.resumed)
+        if scratch then C.sg_batch_clear(scratch) end
+        if r == "stall" then break end
+        self.positions[p] = off + 1
+        if not rehydrate then self.counters.messages = self.counters.messages + 1 end
+        if over_limit(self) then break end
+      end
+    end
+    local now = tonumber(C.sg_sys_now_ms())
+    if now - self.catch_up_started > 5000 and (not last_log or now - last_log > 5000) then
+      last_log = now
+      log.info("source %s: %s: still reading up to offsets %s (at %s)", self.relation.name,
+        rehydrate and "rebuilding state" or "snapshot", table.concat(target, ","), table.concat(self.positions, ","))
+    end
+  end
+  self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
+  local ok, err = assign(self) -- messages fetched past the target are read again from there
+  return ok, err or true
+end
+
+-- New partitions (the topic grew) are read from offset 0.
+local function refresh(self, now)
+  self.next_refresh = now + REFRESH_MS
+  local n = partition_count(self)
+  if not n or n <= #self.positions then return end
+  log.info("source %s: topic %s now has %d partitions (was %d); reading the new ones from offset 0", self.relation.name,
+    self.o.topic, n, #self.positions)
+  for p = #self.positions + 1, n do self.positions[p], self.start_offsets[p] = 0, 0 end
+  assign(self)
+end
+
+-- Appends the messages available now at one time < until_time (at most
+-- max_rows rows); returns 1 when messages were taken, else 0; nil, err when
+-- the input cannot go on.
+function M:fill(b, until_time, max_rows)
+  if self.failure then return nil, self.failure end
+  if not self.positioned then
+    local rehydrate = self.mode == "rehydrate"
+    local ok, done = catch_up(self, b, rehydrate and 0 or until_time - 1, rehydrate, rehydrate and 100 or nil)
+    if not ok then return nil, done end
+    if not done then
+      if rehydrate then return 0 end -- goes on at the next fill
+      return nil, ("source %s: stopped while reading its snapshot (nothing of it was committed)"):format(self.relation.name)
+    end
+    self.positioned = true
+    if not rehydrate then
+      self.time_open = until_time - 1
+      return 1
+    end
+  end
+  if self.stalled_why then return 0 end
+  local now = tonumber(C.sg_sys_now_ms())
+  if now >= self.next_refresh then refresh(self, now) end
+  local t = self.time_open or math.max(quant(self, now), self.floor)
+  if t >= until_time then return 0 end
+  local n = 0
+  while (not max_rows or b.nrows < max_rows) and n < POLL_BUDGET do
+    local rc = poll(self, 0)
+    if rc ~= 1 and rc ~= 2 then break end
+    if rc == 1 then
+      local p, off = self.msg.partition + 1, tonumber(self.msg.offset)
+      -- Below the position: already filled (never emitted twice).
+      if off >= (self.positions[p] or 0) then
+        local r = take(self, b, t, current(self), false)
+        if r == "stall" then break end
+        self.positions[p] = off + 1
+        self.counters.messages = self.counters.messages + 1
+        n = n + 1
+        if over_limit(self) then break end
+      end
+    end
+  end
+  if n > 0 then self.time_open = t end
+  return n > 0 and 1 or 0
+end
+
+-- The topic's first record (partition 0, its first offset), read once when
+-- the source is planned: a CSV header, a wrapped Debezium message's schema. Returns value, offset or
+-- nil, err, empty (empty: the topic has no record yet).
+function M.first_record(conn_opts, topic)
+  local self = setmetatable({ o = { connection = { opts = conn_opts }, topic = topic }, relation = { name = topic },
+    msg = ffi.new("sg_tail_msg") }, M)
+  local ok, err = open(self)
+  if not ok then return nil, err end
+  local lo, hi = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  if C.sg_consumer_watermarks(self.c, 0, 5000, lo, hi, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
+  if hi[0] <= lo[0] then return nil, "topic " .. topic .. " has no record yet", true end
+  self.positions = { tonumber(lo[0]) }
+  ok, err = assign(self)
+  if not ok then return nil, err end
+  for _ = 1, 50 do
+    local rc = C.sg_consumer_poll(self.c, 100, self.msg, core.errbuf, core.ERRLEN)
+    if rc == 1 then
+      local m = self.msg
+      if m.value_null ~= 0 then return nil, "the first record of " .. topic .. " has a null value" end
+      return ffi.string(m.value, m.value_len), tonumber(m.offset)
+    end
+  end
+  return nil, "the first record of " .. topic .. " could not be read within 5 s"
+end
+
+-- After the sink's transaction committed: offsets to the group, for lag
+-- monitors only (never read back).
+function M:committed()
+  if not self.o.group_id_prefix or not self.c then return end
+  local n = #self.positions
+  local arr = ffi.new("int64_t[?]", math.max(n, 1), self.positions)
+  if C.sg_consumer_commit(self.c, arr, n, core.errbuf, core.ERRLEN) ~= 0 then
+    log.info("source %s: lag offsets not committed: %s", self.relation.name, core.err())
+  end
+end
+
+-- Why the source does not advance, or nil.
+function M:stalled()
+  return self.stalled_why or self.failure
+end
+
+function M:status()
+  local c = self.counters
+  local st = { topic = self.o.topic, messages = c.messages, decode_errors = c.decode_errors, skipped = c.skipped,
+    dead_letters = c.dead_letters, offsets = table.concat(self.positions, ","), state_bytes = self.env.bytes,
+    stalled = self.stalled_why, error_state = self.env.error_state, duplicates = self.env.duplicates }
+  return st
+end
+
+return M

@@ -1,0 +1,235 @@
+-- sinkgate.source.kafka_envelope — how one Kafka message becomes updates
+-- (semantics §10), for the input of source/kafka.lua:
+--   none      an insertion per message (a null value: NULL value columns)
+--   upsert    keyed state, key bytes → the value and metadata it was read
+--             with: a non-null value inserts (and retracts the row it
+--             replaces), a null value deletes; the retracted row is decoded
+--             again from the stored bytes, so state holds raw bytes only.
+--             A null key puts the source in an error state (shown in status,
+--             reading goes on) that a null-key null-value record clears.
+--   debezium  before → a retraction, after → an insertion; a message whose
+--             source position (PostgreSQL lsn, MySQL file/pos/row) is not
+--             past the last one applied for its key is a duplicate of
+--             Debezium's at-least-once delivery and is dropped.
+-- Each handler returns true (rows pushed, or nothing to do), or nil,
+-- message, code ("error" | "skip") with the batch left as it was.
+local core = require "sinkgate.core"
+local rows = require "sinkgate.rows"
+
+local C, ffi = core.C, core.ffi
+local M = {}
+
+-- The metadata cells of row r from message-like m (partition, offset,
+-- timestamp, headers).
+local function put_meta(layout, b, r, m)
+  for _, md in ipairs(layout.meta) do
+    local k = md.kind
+    if k == "partition" then
+      C.sg_batch_set_i64(b, r, md.col, m.partition)
+    elseif k == "offset" then
+      C.sg_batch_set_i64(b, r, md.col, m.offset)
+    elseif k == "timestamp" then
+      if m.timestamp and m.timestamp >= 0 then C.sg_batch_set_i64(b, r, md.col, m.timestamp * 1000) end
+    elseif k == "headers" then
+      rows.set(b, r, md.col, md.type, m.headers)
+    else
+      local v
+      for _, h in ipairs(m.headers) do if h.key == md.header then v = h.value end end
+      if v == nil then return nil, ("header %q is missing"):format(md.header) end
+      local ok, err = pcall(rows.set, b, r, md.col, md.type, v)
+      if not ok then return nil, ("header %q: %s"):format(md.header, err) end
+    end
+  end
+  return true
+end
+
+-- Pushes one row at time t with diff: key cells from key bytes, value cells
+-- from value bytes (nil: left NULL), metadata from m; all or nothing.
+local function put(layout, b, t, diff, key, value, m, inline)
+  local nrows, arena = b.nrows, b.arena_len
+  local r = C.sg_batch_push_row(b, t, diff)
+  if r < 0 then error("out of memory filling a batch", 0) end
+  local ok, err, code = true, nil, nil
+  if layout.key_dec and key ~= nil then ok, err, code = layout.key_dec:into(b, r, layout.key_first, key) end
+  if ok and value ~= nil then
+    ok, err, code = layout.value_dec:into(b, r, layout.value_first, value)
+    if not ok and inline and code == "error" then
+      -- VALUE DECODING ERRORS = INLINE: the row is the key and the error.
+      C.sg_batch_truncate(b, nrows, arena)
+      r = C.sg_batch_push_row(b, t, diff)
+      if key ~= nil then layout.key_dec:into(b, r, layout.key_first, key) end
+      rows.set(b, r, layout.error_col, inline, { description = err })
+      ok, err = true, nil
+    elseif not ok then
+      err = "value: " .. err
+    end
+  elseif not ok then
+    err = "key: " .. err
+  end
+  if ok then ok, err = put_meta(layout, b, r, m) end
+  if not ok then
+    C.sg_batch_truncate(b, nrows, arena)
+    return nil, err, code or "error"
+  end
+  return true
+end
+
+------------------------------------------------------------------------------
+local None = {}
+None.__index = None
+
+function None:message(b, t, m)
+  return put(self.layout, b, t, 1, m.key, m.value, m)
+end
+
+function None:reset() self.bytes = 0 end
+
+------------------------------------------------------------------------------
+local Upsert = {}
+Upsert.__index = Upsert
+
+local ENTRY_OVERHEAD = 96 -- bytes a Lua entry costs beyond its strings (estimate)
+
+local function entry_size(key, e)
+  return #key + #e.value + ENTRY_OVERHEAD
+end
+
+function Upsert:reset()
+  self.state, self.bytes, self.error_state = {}, 0, nil
+end
+
+function Upsert:message(b, t, m)
+  local key, value = m.key, m.value
+  if key == nil then
+    if value == nil then
+      self.error_state = nil
+    else
+      self.error_state = ("a message with a null key (partition %d, offset %d): the UPSERT source is in an " ..
+        "error state until a record with a null key and a null value clears it"):format(m.partition, m.offset)
+    end
+    return true
+  end
+  local old = self.state[key]
+  local lay, inline = self.layout, self.inline
+  if value ~= nil then
+    local ok, err, code = put(lay, b, t, 1, key, value, m, inline)
+    if not ok then return nil, err, code end
+  end
+  if old then
+    local ok, err = put(lay, b, t, -1, key, old.value, old, inline)
+    if not ok then error("upsert: the stored row no longer decodes: " .. tostring(err), 0) end
+  end
+  if old then self.bytes = self.bytes - entry_size(key, old) end
+  if value == nil then
+    self.state[key] = nil
+  else
+    local e = { value = value, partition = m.partition, offset = m.offset, timestamp = m.timestamp, headers = m.headers }
+    self.state[key] = e
+    self.bytes = self.bytes + entry_size(key, e)
+  end
+  return true
+end
+
+------------------------------------------------------------------------------
+local Debezium = {}
+Debezium.__index = Debezium
+
+function Debezium:reset()
+  self.seen, self.bytes = {}, 0
+end
+
+-- A comparable position of a parsed event, or nil when it has none.
+local function position(info)
+  if info.lsn then return { tonumber(info.lsn), 0, 0 } end
+  if info.file and info.pos then
+    local n = tonumber(info.file:match("(%d+)$")) or 0
+    return { n, info.pos, info.row or 0 }
+  end
+  return nil
+end
+
+local function before(a, b)
+  for i = 1, 3 do
+    if a[i] ~= b[i] then return a[i] < b[i] end
+  end
+  return false
+end
+
+-- Debezium Avro: the envelope decoded into a scratch row; info as the JSON
+-- parser gives it, with the images as Lua tables.
+local function avro_event(self, bytes)
+  local da = self.layout.dbz_avro
+  if not self.scratch then self.scratch = ffi.gc(C.sg_batch_new(da.rel:c_schema(), 1), C.sg_batch_free) end
+  local sb = self.scratch
+  C.sg_batch_clear(sb)
+  local r = C.sg_batch_push_row(sb, 0, 1)
+  local ok, err = da.dec:into(sb, r, 0, bytes)
+  if not ok then return nil, err end
+  local function get(name) return da.idx[name] and rows.get(sb, r, da.idx[name], da.types[name]) end
+  local src = get("source") or {}
+  local lsn, pos = src.lsn, src.pos
+  local info = { op = get("op"), before = get("before"), after = get("after"),
+    snapshot = src.snapshot == true or src.snapshot == "true",
+    lsn = lsn and tonumber(lsn), file = src.file, pos = pos and tonumber(pos), row = src.row and tonumber(src.row) }
+  info.has_before, info.has_after = info.before ~= nil, info.after ~= nil
+  return info
+end
+
+-- Writes image img (a Lua table) as a row of the `after` fields.
+local function put_image(self, b, t, diff, img)
+  local r = C.sg_batch_push_row(b, t, diff)
+  local vf = self.layout.value_first
+  for i, f in ipairs(self.layout.dbz_avro.fields) do
+    local ok, err = pcall(rows.set, b, r, vf + i - 1, f.type, img[f.name])
+    if not ok then return nil, f.name .. ": " .. err end
+  end
+  return true
+end
+
+function Debezium:message(b, t, m)
+  if m.value == nil then return true end -- the tombstone after a delete
+  local d = self.layout.value_dec
+  local info, err
+  if self.layout.dbz_avro then info, err = avro_event(self, m.value) else info, err = d:parse(m.value) end
+  if not info then return nil, "value: " .. err, "error" end
+  if not info.op then return true end
+  local pos = info.snapshot and nil or position(info)
+  local key = m.key or ""
+  if pos then
+    local last = self.seen[key]
+    if last and not before(last, pos) then
+      self.duplicates = (self.duplicates or 0) + 1
+      return true
+    end
+    if not last then self.bytes = self.bytes + #key + ENTRY_OVERHEAD end
+    self.seen[key] = pos
+  end
+  local nrows, arena = b.nrows, b.arena_len
+  local vf = self.layout.value_first
+  for _, side in ipairs({ { "before", -1, info.has_before }, { "after", 1, info.has_after } }) do
+    if side[3] then
+      local ok, ferr
+      if self.layout.dbz_avro then
+        ok, ferr = put_image(self, b, t, side[2], info[side[1]])
+      else
+        ok, ferr = d:fill(side[1], b, C.sg_batch_push_row(b, t, side[2]), vf)
+      end
+      if not ok then
+        C.sg_batch_truncate(b, nrows, arena)
+        return nil, side[1] .. ": " .. ferr, "error"
+      end
+    end
+  end
+  return true
+end
+
+-- The envelope handler of a layout (source/kafka_plan.lua).
+function M.new(layout, o)
+  local cls = ({ none = None, upsert = Upsert, debezium = Debezium })[layout.envelope]
+  local self = setmetatable({ layout = layout, limit = o.upsert_state_limit }, cls)
+  self.inline = layout.error_type -- VALUE DECODING ERRORS = INLINE
+  self:reset()
+  return self
+end
+
+return M
