@@ -121,11 +121,13 @@ function M.new(decl, relation)
     end
   end
   self.first = nxt
+  self:delegate_optional()
   return self
 end
 
 -- The sink's context: its error policy, problem log and state options.
 function M:attach(sink)
+  if self.src.attach then self.src:attach(sink) end -- a Kafka source below: its problems, dead letters
   local o = sink.opts
   self.fail_on_error = o.on_error == "fail"
   self.problems, self.sink_counters = sink.problems, sink.counters
@@ -204,6 +206,18 @@ end
 
 ------------------------------------------------------------------------------
 -- The input contract, delegated to the source.
+
+-- What only some sources have (a Kafka source: its consumer set up from the
+-- committed offsets, the offsets that go into the progress record, lag
+-- commits, a stall, its status): the sink looks these up on its input, so
+-- a view has them exactly when its source does.
+local OPTIONAL = { "prepare", "resume_state", "committed", "stalled", "status" }
+
+function M:delegate_optional()
+  for _, name in ipairs(OPTIONAL) do
+    if self.src[name] then self[name] = function(v, ...) return v.src[name](v.src, ...) end end
+  end
+end
 
 function M:origin(saved, now)
   local start = self.src:origin(saved, now)
