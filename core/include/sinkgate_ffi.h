@@ -232,6 +232,7 @@ typedef struct sg_producer_stats {
   uint64_t delivered;
   uint64_t failed;
   char last_error[256];
+  uint64_t delivered_bytes; /* keys + values the broker acknowledged */
 } sg_producer_stats;
 
 sg_producer *sg_producer_new(const char **keys, const char **vals, int n,
@@ -566,5 +567,20 @@ int sg_pb_fds_messages(const void *fds, size_t len, const char *file, sg_buf *ou
 int sg_pb_compile_proto(const char *protoc, const char *text, size_t len, const char *file_name, sg_buf *out,
                         char *err, size_t errlen);
 /* ==== end of protobuf decoder ==== */
+
+/* ==== operations HTTP endpoint (core/http/server.c) ==== */
+/* /metrics, /health, /ready and /status served by libmicrohttpd's thread
+ * from the last snapshot the run loop published (never calls Lua). */
+typedef struct sg_http sg_http;
+/* addr "HOST:PORT" (port 0: any free port, see sg_http_port); user NULL
+ * or "": no basic auth; /health fails once no snapshot came for stale_ms. */
+int sg_http_start(const char *addr, const char *user, const char *pass, int64_t stale_ms, sg_http **out, char *err,
+                  size_t errlen);
+int sg_http_port(const sg_http *h);
+/* Copies both bodies; returns 0, or -1 when out of memory (the old stays). */
+int sg_http_publish(sg_http *h, const char *metrics, size_t metrics_len, const char *status, size_t status_len,
+                    int ready);
+void sg_http_stop(sg_http *h);
+/* ==== end of operations HTTP endpoint ==== */
 
 #endif

@@ -18,6 +18,7 @@ struct sg_producer {
   rd_kafka_topic_t *topics[SG_MAX_TOPICS];
   int ntopics;
   atomic_ullong produced, delivered, failed;
+  atomic_ullong delivered_bytes; /* keys + values acknowledged by the broker */
   char last_error[256];
 };
 
@@ -29,6 +30,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     snprintf(p->last_error, sizeof p->last_error, "%s", rd_kafka_err2str(m->err));
   } else {
     atomic_fetch_add(&p->delivered, 1);
+    atomic_fetch_add(&p->delivered_bytes, (unsigned long long)(m->len + m->key_len));
   }
 }
 
@@ -143,6 +145,7 @@ void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out) {
   out->produced = atomic_load(&p->produced);
   out->delivered = atomic_load(&p->delivered);
   out->failed = atomic_load(&p->failed);
+  out->delivered_bytes = atomic_load(&p->delivered_bytes);
   memcpy(out->last_error, p->last_error, sizeof out->last_error);
 }
 

@@ -24,6 +24,8 @@ local spec = {
     { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
     { "--unsafe", doc = "give the config os and io (os.execute, files)" },
     { "--quiet", "-q", doc = "no status lines" },
+    -- h14: operations
+    { "--http", arg = "ADDR", doc = "serve /metrics, /health, /ready, /status on HOST:PORT (overrides the config's http)" },
   },
 }
 
@@ -81,7 +83,8 @@ local function main(opts, pos)
     return 1
   end
   if #plans == 0 then log.err("sinkgate run: " .. pos[1] .. " declares no sinks") return 1 end
-  return runner.run(plans, { duration_ms = d, status_interval_ms = si, status_file = opts.status_file })
+  return runner.run(plans, { duration_ms = d, status_interval_ms = si, status_file = opts.status_file,
+    http = opts.http and { listen = opts.http } }) -- h14
 end
 
 return { spec = spec, main = main }

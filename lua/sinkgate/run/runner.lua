@@ -9,6 +9,7 @@ local lifecycle = require "sinkgate.sink.lifecycle"
 local sink = require "sinkgate.sink.sink"
 local log = require "sinkgate.util.log"
 local status_file = require "sinkgate.run.status_file"
+local ops_http = require "sinkgate.ops.http" -- h14: operations endpoint
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -39,6 +40,20 @@ function M.run(plans, opts)
   C.sg_sys_signals_install()
   local status = status_file.open(opts.status_file)
   local t0 = tonumber(C.sg_sys_now_ms())
+  -- ---- h14: operations endpoint (/metrics, /health, /ready, /status) ----
+  local ops = { sinks = sinks, started_ms = t0, version = core.version(), reloads = {} }
+  local http
+  if opts.http then
+    local err
+    http, err = ops_http.start(opts.http.listen, opts.http.basic_auth)
+    if not http then
+      log.err("sinkgate run: http: " .. err)
+      return 1
+    end
+    log.info("http: serving /metrics, /health, /ready, /status on %s", http.url)
+    http:publish(ops, t0, true)
+  end
+  -- ---- end h14 ----
   local interval = opts.status_interval_ms or 10000
   local next_status, next_file = t0 + interval, t0
   local running_since -- --duration counts from when every sink has started
@@ -63,6 +78,7 @@ function M.run(plans, opts)
       status:write_sinks(sinks, t0)
       next_file = now + 1000
     end
+    if http then http:publish(ops, now) end -- h14
     C.sg_sys_sleep_ms(5)
   end
   local rc = 0
@@ -79,6 +95,10 @@ function M.run(plans, opts)
   end
   status:write_sinks(sinks, t0)
   status:close()
+  if http then -- h14: the final state for one last scrape, then stop serving
+    http:publish(ops, tonumber(C.sg_sys_now_ms()), true)
+    http:stop()
+  end
   local cpu, rss = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
   C.sg_sys_rusage(cpu, rss)
   log.info("run: %.2fs wall, %.2fs CPU, peak RSS %.1f MiB", (tonumber(C.sg_sys_now_ms()) - t0) / 1000,

@@ -54,6 +54,7 @@ function M:committed(now, t)
   self.bad:committed() -- the dead letters it held are in
   self.counters.messages = self.counters.messages + (t.n or 0)
   self.counters.transactions = self.counters.transactions + 1
+  self.counters.rows = (self.counters.rows or 0) + (t.to - t.from)
   if self.state == "stalled" then lifecycle.set(self, "running", nil) end
   return t.after(now)
 end
