@@ -60,6 +60,13 @@ local function duration(s, name)
   return ms
 end
 
+-- h14: --http ADDR, else the config's sg.http { … } (basic auth kept).
+local function http_opts(opts, decls)
+  local conf = decls.http and decls.http.opts
+  if not opts.http and not conf then return nil end
+  return { listen = opts.http or conf.listen, basic_auth = conf and conf.basic_auth }
+end
+
 local function main(opts, pos)
   if opts.secrets then
     local ok, err = secret.load_file(opts.secrets)
@@ -84,7 +91,7 @@ local function main(opts, pos)
   end
   if #plans == 0 then log.err("sinkgate run: " .. pos[1] .. " declares no sinks") return 1 end
   return runner.run(plans, { duration_ms = d, status_interval_ms = si, status_file = opts.status_file,
-    http = opts.http and { listen = opts.http } }) -- h14
+    http = http_opts(opts, decls) }) -- h14
 end
 
 return { spec = spec, main = main }

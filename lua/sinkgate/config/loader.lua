@@ -203,8 +203,9 @@ local function finish(ctx, errors, opts)
       end
     end
   end
+  if ctx.http then check_obj(ctx.http, "http", ctx.http.path or "http", errors) end -- h14
   if #errors > 0 then return nil, errors end
-  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks }
+  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks, http = ctx.http }
 end
 
 local function load_yaml(text, path, opts, ctx, errors)

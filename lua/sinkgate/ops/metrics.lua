@@ -23,12 +23,13 @@ M.SINK = {
       for i, st in ipairs(STATES) do out[i] = { st, s.state == st and 1 or 0 } end
       return out
     end },
-  { "sinkgate_sink_rows_total", "counter", "Updates (rows with a time and a diff) committed.",
+  { "sinkgate_sink_rows_total", "counter", "Updates committed, after consolidation (a deletion and an insertion of one key at one time are one update).",
     get = counter("rows") },
   { "sinkgate_sink_messages_total", "counter", "Kafka messages committed (data topic, tombstones included).",
     get = counter("messages") },
   { "sinkgate_sink_bytes_total", "counter",
-    "Bytes of keys and values the broker acknowledged (aborted attempts and dead letters included).",
+    "Bytes of keys and values the broker acknowledged: data, dead letters and the sink's progress records " ..
+    "(aborted attempts included).",
     get = function(s) return txn.delivered_bytes(s) end },
   { "sinkgate_sink_transactions_total", "counter", "Transactions committed (at-least-once: batches acknowledged).",
     get = counter("transactions") },
