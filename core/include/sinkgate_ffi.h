@@ -245,6 +245,19 @@ int sg_producer_send(sg_producer *p, const char *topic, int32_t partition,
                      const size_t *hlens, int nh, char *err, size_t errlen);
 int sg_producer_flush(sg_producer *p, int timeout_ms, char *err, size_t errlen);
 void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out);
+/* A few of librdkafka's statistics (statistics.interval.ms, 5 s unless the
+ * connection's options say otherwise), for /metrics; -1 where unknown. */
+typedef struct sg_kafka_stats {
+  int64_t at_ms;          /* when they were emitted (0: not yet) */
+  int64_t queue_messages; /* msg_cnt: messages waiting in the client */
+  int64_t queue_bytes;    /* msg_size */
+  int64_t requests;       /* tx summed over brokers: requests sent */
+  int64_t request_bytes;  /* txbytes summed over brokers */
+  int64_t rtt_avg_us;     /* the largest of the brokers' average round-trip times */
+  int64_t brokers_up;     /* brokers in state UP */
+} sg_kafka_stats;
+int sg_kafka_stats_parse(const char *json, size_t len, sg_kafka_stats *out);
+void sg_producer_kafka_stats(sg_producer *p, sg_kafka_stats *out);
 void sg_producer_free(sg_producer *p);     /* flushes (up to 5 s), then frees */
 void sg_producer_discard(sg_producer *p);  /* purges what is queued, then frees */
 

@@ -16,7 +16,8 @@ local q = helpers.q
 local function config(suffix, extra)
   return helpers.write_tmp(([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms",
+  options = { ["statistics.interval.ms"] = 200 } }
 local t = sg.source.table { name = "t", columns = { { "id", "bigint", not_null = true }, { "v", "text" } },
   keys = { { "id" } }, updates = {
     { { id = 1, v = "one" }, 1, 1 }, { { id = 2, v = "two" }, 1, 1 }, { { id = 3, v = "three" }, 2, 1 },
@@ -77,7 +78,8 @@ describe("operations endpoint", function()
       socket.sleep(0.2)
       code, text = get(url .. "/metrics")
     until (code == 200 and sample(text, 'sinkgate_sink_state{sink="fixed1",state="done"}') == 1
-      and sample(text, 'sinkgate_sink_state{sink="live1",state="running"}') == 1) or socket.gettime() > deadline
+      and sample(text, 'sinkgate_sink_state{sink="live1",state="running"}') == 1
+      and sample(text, 'sinkgate_kafka_brokers_up{sink="live1"}')) or socket.gettime() > deadline
     local ready = get(url .. "/ready")
     local health = get(url .. "/health")
     local scode, status = get(url .. "/status")
@@ -113,6 +115,11 @@ describe("operations endpoint", function()
     assert.equal(n, sample(text, 'sinkgate_sink_commit_latency_seconds_bucket{sink="live1",le="+Inf"}'))
     assert.is_true(sample(text, 'sinkgate_sink_frontier_lag_seconds{sink="live1"}') >= 0)
     assert.is_nil(sample(text, 'sinkgate_sink_frontier_lag_seconds{sink="fixed1"}')) -- logical times: no lag
+    -- librdkafka's statistics of the live sink's producer
+    assert.is_true(sample(text, 'sinkgate_kafka_brokers_up{sink="live1"}') >= 1)
+    assert.is_true(sample(text, 'sinkgate_kafka_requests_total{sink="live1"}') >= 1)
+    assert.is_true(sample(text, 'sinkgate_kafka_request_bytes_total{sink="live1"}') > 0)
+    assert.is_true(sample(text, 'sinkgate_kafka_queue_messages{sink="live1"}') >= 0)
     assert.equal(200, ready)
     assert.equal(200, health)
     assert.equal(200, scode)

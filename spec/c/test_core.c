@@ -111,7 +111,54 @@ static void test_yaml_tree(void) {
   CHECK(sg_yaml_parse("a: &x 1\nb: *x\n", 14, err, sizeof err) == NULL && strstr(err, "aliases"), "alias refused: %s", err);
 }
 
+/* librdkafka's own statistics (a producer on an in-process mock cluster
+ * with messages still queued) read by the scanner behind /metrics. */
+static char *stats_json;
+static int on_stats_json(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  (void)rk;
+  (void)opaque;
+  if (!stats_json) stats_json = strndup(json, len);
+  return 0;
+}
+
+static void test_kafka_stats(void) {
+  char err[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err);
+  rd_kafka_conf_set(conf, "statistics.interval.ms", "100", err, sizeof err);
+  rd_kafka_conf_set(conf, "linger.ms", "60000", err, sizeof err); /* keep them queued */
+  rd_kafka_conf_set_stats_cb(conf, on_stats_json);
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  CHECK(rk != NULL, "producer: %s", err);
+  if (!rk) return;
+  for (int i = 0; i < 7; i++)
+    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("t"), RD_KAFKA_V_VALUE((void *)"12345", 5), RD_KAFKA_V_END);
+  /* the first report may come before the broker is up: keep the one after 500 ms */
+  for (int i = 0; i < 10; i++) rd_kafka_poll(rk, 50);
+  free(stats_json);
+  stats_json = NULL;
+  for (int i = 0; i < 100 && !stats_json; i++) rd_kafka_poll(rk, 50);
+  CHECK(stats_json != NULL, "no statistics from librdkafka");
+  if (stats_json) {
+    sg_kafka_stats st;
+    CHECK(sg_kafka_stats_parse(stats_json, strlen(stats_json), &st) == 0, "parse");
+    CHECK(st.queue_messages == 7, "msg_cnt %lld", (long long)st.queue_messages);
+    CHECK(st.queue_bytes >= 35, "msg_size %lld", (long long)st.queue_bytes);
+    /* the bootstrap broker answered a metadata request at least */
+    CHECK(st.requests >= 1 && st.request_bytes > 0, "tx %lld, txbytes %lld", (long long)st.requests,
+          (long long)st.request_bytes);
+    CHECK(st.brokers_up >= 1, "brokers up %lld", (long long)st.brokers_up);
+    CHECK(st.rtt_avg_us >= 0, "rtt avg %lld", (long long)st.rtt_avg_us);
+  }
+  sg_kafka_stats none;
+  CHECK(sg_kafka_stats_parse("{\"a\":1}", 7, &none) == -1, "not statistics");
+  free(stats_json);
+  rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE);
+  rd_kafka_destroy(rk);
+}
+
 int main(void) {
+  test_kafka_stats();
   test_hashes_against_librdkafka();
   test_batch_growth();
   test_yaml_tree();

@@ -3,12 +3,27 @@
 -- to read it from a sink. The same table writes the Prometheus text
 -- exposition and the metrics reference in docs/operations.md
 -- (tools/gen-docs.lua), so the two cannot disagree.
+local core = require "sinkgate.core"
 local txn = require "sinkgate.sink.txn"
 
 local M = {}
 
 local STATES = { "starting", "stalled", "running", "recovering", "done", "failed", "fenced" }
 M.STATES = STATES
+
+local kbuf
+-- One field of the sink producer's librdkafka statistics, or nil before
+-- the first report (or without a producer, or when librdkafka left it out).
+local function kafka(field, scale)
+  return function(s)
+    if s.producer == nil then return nil end
+    kbuf = kbuf or core.ffi.new("sg_kafka_stats")
+    core.C.sg_producer_kafka_stats(s.producer, kbuf)
+    local v = tonumber(kbuf[field])
+    if kbuf.at_ms == 0 or v < 0 then return nil end
+    return v * (scale or 1)
+  end
+end
 
 local function counter(key)
   return function(s) return s.counters[key] or 0 end
@@ -82,6 +97,21 @@ M.SINK = {
     get = counter("multi_key") },
   { "sinkgate_sink_partitions", "gauge", "Partitions of the data topic.",
     get = function(s) return s.partitions end },
+  -- librdkafka's statistics of the sink's producer (every 5 s; a replaced
+  -- producer starts its counters again, which Prometheus treats as a reset).
+  { "sinkgate_kafka_queue_messages", "gauge", "Messages waiting in the producer's queue (librdkafka msg_cnt).",
+    get = kafka("queue_messages") },
+  { "sinkgate_kafka_queue_bytes", "gauge", "Bytes waiting in the producer's queue (librdkafka msg_size).",
+    get = kafka("queue_bytes") },
+  { "sinkgate_kafka_requests_total", "counter", "Requests the producer sent to brokers (librdkafka tx, summed over brokers).",
+    get = kafka("requests") },
+  { "sinkgate_kafka_request_bytes_total", "counter", "Bytes the producer sent to brokers (librdkafka txbytes, summed over brokers).",
+    get = kafka("request_bytes") },
+  { "sinkgate_kafka_broker_rtt_seconds", "gauge",
+    "The largest of the brokers' average request round-trip times (librdkafka rtt.avg).",
+    get = kafka("rtt_avg_us", 1e-6) },
+  { "sinkgate_kafka_brokers_up", "gauge", "Brokers the producer is connected to (librdkafka state UP).",
+    get = kafka("brokers_up") },
 }
 
 -- Process-wide metrics: read from the run (run = { started_ms, version, reloads }).
