@@ -145,7 +145,7 @@ describe("operations endpoint", function()
       'password = sg.secret "H14_HTTP_PW" } }')
     local env = { H14_HTTP_PW = "open-sesame-42" }
     for k, v in pairs(dev.env) do env[k] = v end
-    local pid, log = helpers.spawn("run --status-interval 1h " .. path, env)
+    local pid, log = helpers.spawn("run --log-format json --status-interval 1h " .. path, env)
     local url = wait_url(log, pid)
     local none = get(url .. "/metrics")
     local wrong = get(url .. "/metrics", { authorization = "Basic " .. mime.b64("ops:open-sesame-41") })
@@ -156,6 +156,14 @@ describe("operations endpoint", function()
     assert.equal(200, good, out)
     assert.matches("sinkgate_build_info", body, nil, true)
     assert.not_matches("open-sesame-42", out, nil, true)
+    -- --log-format json: every line of the run's stderr is one object
+    local n = 0
+    for line in out:gmatch("[^\n]+") do
+      local ok, obj = pcall(cjson.decode, line)
+      assert.is_true(ok and type(obj) == "table" and type(obj.message) == "string", line)
+      n = n + 1
+    end
+    assert.is_true(n >= 3, out)
 
     local r = helpers.sinkgate("run --duration 1s --http 127.0.0.1:notaport " .. path, env)
     os.remove(path)

@@ -25,6 +25,7 @@ local spec = {
     { "--unsafe", doc = "give the config os and io (os.execute, files)" },
     { "--quiet", "-q", doc = "no status lines" },
     -- h14: operations
+    { "--log-format", arg = "F", doc = "text (default) or json: one object per line (time, level, sink, event, message, fields)" },
     { "--http", arg = "ADDR", doc = "serve /metrics, /health, /ready, /status on HOST:PORT (overrides the config's http)" },
   },
 }
@@ -78,6 +79,13 @@ local function main(opts, pos)
     return 2
   end
   log.quiet = opts.quiet
+  if opts.log_format then -- h14
+    if opts.log_format ~= "text" and opts.log_format ~= "json" then
+      log.err(("sinkgate run: --log-format: expected text or json, got %q"):format(opts.log_format))
+      return 2
+    end
+    log.format = opts.log_format
+  end
   local bad = loader.check_overrides(opts)
   if bad then log.err("sinkgate run: " .. bad) return 2 end
   local ok, d, si = pcall(function() return duration(opts.duration, "duration"), duration(opts.status_interval, "status-interval") end)

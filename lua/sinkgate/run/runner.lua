@@ -50,8 +50,8 @@ function M.run(plans, opts)
       log.err("sinkgate run: http: " .. err)
       return 1
     end
+    http:publish(ops, t0, true) -- before the address is announced: never a 503 for "no snapshot yet"
     log.info("http: serving /metrics, /health, /ready, /status on %s", http.url)
-    http:publish(ops, t0, true)
   end
   -- ---- end h14 ----
   local interval = opts.status_interval_ms or 10000
