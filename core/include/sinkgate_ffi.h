@@ -22,6 +22,8 @@ const char *sg_core_rdkafka_version(void);
 void sg_sys_signals_install(void);
 int sg_sys_signal_take(void);          /* pending signal number, or 0 */
 int sg_sys_signal_pending(void);       /* 1 if SIGINT/SIGTERM arrived */
+void sg_sys_reload_signal_install(void); /* SIGHUP: a reload request (run only) */
+int sg_sys_reload_take(void);          /* 1 if SIGHUP arrived since the last call */
 /* A second SIGINT/SIGTERM while stopping exits the process at once (status
  * 130/143); 0 turns that off again (for embedding). */
 void sg_sys_second_signal_exits(int on);

@@ -10,6 +10,7 @@ local sink = require "sinkgate.sink.sink"
 local log = require "sinkgate.util.log"
 local status_file = require "sinkgate.run.status_file"
 local ops_http = require "sinkgate.ops.http" -- h14: operations endpoint
+local reload = require "sinkgate.run.reload" -- h14: SIGHUP / --watch
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -41,7 +42,7 @@ function M.run(plans, opts)
   local status = status_file.open(opts.status_file)
   local t0 = tonumber(C.sg_sys_now_ms())
   -- ---- h14: operations endpoint (/metrics, /health, /ready, /status) ----
-  local ops = { sinks = sinks, started_ms = t0, version = core.version(), reloads = {} }
+  local ops = { sinks = sinks, plans = { unpack(plans) }, started_ms = t0, version = core.version(), reloads = {} }
   local http
   if opts.http then
     local err
@@ -52,6 +53,27 @@ function M.run(plans, opts)
     end
     http:publish(ops, t0, true) -- before the address is announced: never a 503 for "no snapshot yet"
     log.info("http: serving /metrics, /health, /ready, /status on %s", http.url)
+  end
+  -- Reload: SIGHUP, or --watch seeing the config file change (the same
+  -- text on two reads a second apart, so a half-written file is not taken).
+  local watch = opts.reload and opts.reload.watch
+  local seen_text = watch and opts.reload.read()
+  local loaded_text = seen_text
+  if opts.reload then C.sg_sys_reload_signal_install() end
+  local function maybe_reload(now)
+    local want = C.sg_sys_reload_take() == 1
+    if watch and now >= (ops.next_watch or 0) then
+      ops.next_watch = now + 1000
+      local text = opts.reload.read()
+      if text and text ~= loaded_text and text == seen_text then want = true end
+      seen_text = text
+    end
+    if not want then return end
+    loaded_text = opts.reload.read() or loaded_text
+    log.event("info", "reload", nil, "reload: reading the config again")
+    local new_plans, problems = opts.reload.load()
+    reload.apply(ops, new_plans, problems, SHUTDOWN_GRACE_MS)
+    if http then http:publish(ops, tonumber(C.sg_sys_now_ms()), true) end
   end
   -- ---- end h14 ----
   local interval = opts.status_interval_ms or 10000
@@ -79,6 +101,7 @@ function M.run(plans, opts)
       next_file = now + 1000
     end
     if http then http:publish(ops, now) end -- h14
+    if opts.reload then maybe_reload(now) end -- h14
     C.sg_sys_sleep_ms(5)
   end
   local rc = 0
