@@ -211,6 +211,8 @@ int sg_http_start(const char *addr, const char *user, const char *pass, int64_t 
 
 int sg_http_port(const sg_http *h) { return h ? h->port : 0; }
 
+const char *sg_http_version(void) { return MHD_get_version(); }
+
 int sg_http_publish(sg_http *h, const char *metrics, size_t metrics_len, const char *status, size_t status_len,
                     int ready) {
   char *m = malloc(metrics_len ? metrics_len : 1), *s = malloc(status_len ? status_len : 1);

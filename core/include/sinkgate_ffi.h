@@ -24,6 +24,9 @@ int sg_sys_signal_take(void);          /* pending signal number, or 0 */
 int sg_sys_signal_pending(void);       /* 1 if SIGINT/SIGTERM arrived */
 void sg_sys_reload_signal_install(void); /* SIGHUP: a reload request (run only) */
 int sg_sys_reload_take(void);          /* 1 if SIGHUP arrived since the last call */
+/* systemd's sd_notify protocol over $NOTIFY_SOCKET (core/sys/notify.c):
+ * 0 sent, 1 no NOTIFY_SOCKET (nothing to do), -1 with err. */
+int sg_sys_notify(const char *state, char *err, size_t errlen);
 /* A second SIGINT/SIGTERM while stopping exits the process at once (status
  * 130/143); 0 turns that off again (for embedding). */
 void sg_sys_second_signal_exits(int on);
@@ -592,6 +595,7 @@ typedef struct sg_http sg_http;
 int sg_http_start(const char *addr, const char *user, const char *pass, int64_t stale_ms, sg_http **out, char *err,
                   size_t errlen);
 int sg_http_port(const sg_http *h);
+const char *sg_http_version(void); /* libmicrohttpd's, for `version --json` */
 /* Copies both bodies; returns 0, or -1 when out of memory (the old stays). */
 int sg_http_publish(sg_http *h, const char *metrics, size_t metrics_len, const char *status, size_t status_len,
                     int ready);

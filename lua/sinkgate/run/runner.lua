@@ -60,6 +60,12 @@ function M.run(plans, opts)
   local seen_text = watch and opts.reload.read()
   local loaded_text = seen_text
   if opts.reload then C.sg_sys_reload_signal_install() end
+  -- systemd Type=notify: READY=1 once every sink is running or done
+  -- (readiness as /ready has it), RELOADING=1 around a reload, STOPPING=1.
+  local notified_ready = false
+  local function notify(state)
+    if C.sg_sys_notify(state, core.errbuf, core.ERRLEN) < 0 then log.err("sinkgate run: " .. core.err()) end
+  end
   local function maybe_reload(now)
     local want = C.sg_sys_reload_take() == 1
     if watch and now >= (ops.next_watch or 0) then
@@ -71,8 +77,10 @@ function M.run(plans, opts)
     if not want then return end
     loaded_text = opts.reload.read() or loaded_text
     log.event("info", "reload", nil, "reload: reading the config again")
+    notify("RELOADING=1\nMONOTONIC_USEC=" .. ("%d"):format(math.floor(tonumber(C.sg_sys_mono_ns()) / 1000)))
     local new_plans, problems = opts.reload.load()
     reload.apply(ops, new_plans, problems, SHUTDOWN_GRACE_MS)
+    notified_ready = false -- READY=1 again once the new set is up
     if http then http:publish(ops, tonumber(C.sg_sys_now_ms()), true) end
   end
   -- ---- end h14 ----
@@ -102,8 +110,13 @@ function M.run(plans, opts)
     end
     if http then http:publish(ops, now) end -- h14
     if opts.reload then maybe_reload(now) end -- h14
+    if not notified_ready and ops_http.ready(sinks) then -- h14
+      notified_ready = true
+      notify(("READY=1\nSTATUS=%d sink(s) running or done"):format(#sinks))
+    end
     C.sg_sys_sleep_ms(5)
   end
+  notify("STOPPING=1") -- h14
   local rc = 0
   local grace_until = tonumber(C.sg_sys_now_ms()) + SHUTDOWN_GRACE_MS
   for _, s in ipairs(sinks) do
