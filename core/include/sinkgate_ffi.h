@@ -23,6 +23,7 @@ void sg_sys_signals_install(void);
 int sg_sys_signal_take(void);          /* pending signal number, or 0 */
 int sg_sys_signal_pending(void);       /* 1 if SIGINT/SIGTERM arrived */
 void sg_sys_reload_signal_install(void); /* SIGHUP: a reload request (run only) */
+int sg_sys_isatty(int fd);             /* progress lines on a terminal only */
 int sg_sys_reload_take(void);          /* 1 if SIGHUP arrived since the last call */
 /* systemd's sd_notify protocol over $NOTIFY_SOCKET (core/sys/notify.c):
  * 0 sent, 1 no NOTIFY_SOCKET (nothing to do), -1 with err. */

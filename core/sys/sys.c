@@ -66,6 +66,8 @@ int sg_sys_reload_take(void) {
   return r;
 }
 
+int sg_sys_isatty(int fd) { return isatty(fd); }
+
 int sg_sys_signal_take(void) {
   int s = pending_sig;
   pending_sig = 0;

@@ -11,6 +11,7 @@ local log = require "sinkgate.util.log"
 local status_file = require "sinkgate.run.status_file"
 local ops_http = require "sinkgate.ops.http" -- h14: operations endpoint
 local reload = require "sinkgate.run.reload" -- h14: SIGHUP / --watch
+local progress = require "sinkgate.ops.progress" -- h14: snapshot / backlog progress
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -60,6 +61,8 @@ function M.run(plans, opts)
   local seen_text = watch and opts.reload.read()
   local loaded_text = seen_text
   if opts.reload then C.sg_sys_reload_signal_install() end
+  local prog = progress.new(C.sg_sys_isatty(2) == 1 and log.format == "text", opts.status_interval_ms)
+  log.before_write = function() prog:clear() end
   -- systemd Type=notify: READY=1 once every sink is running or done
   -- (readiness as /ready has it), RELOADING=1 around a reload, STOPPING=1.
   local notified_ready = false
@@ -110,6 +113,7 @@ function M.run(plans, opts)
     end
     if http then http:publish(ops, now) end -- h14
     if opts.reload then maybe_reload(now) end -- h14
+    prog:update(sinks, now) -- h14
     if not notified_ready and ops_http.ready(sinks) then -- h14
       notified_ready = true
       notify(("READY=1\nSTATUS=%d sink(s) running or done"):format(#sinks))
@@ -117,6 +121,8 @@ function M.run(plans, opts)
     C.sg_sys_sleep_ms(5)
   end
   notify("STOPPING=1") -- h14
+  prog:clear()
+  log.before_write = nil
   local rc = 0
   local grace_until = tonumber(C.sg_sys_now_ms()) + SHUTDOWN_GRACE_MS
   for _, s in ipairs(sinks) do

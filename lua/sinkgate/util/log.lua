@@ -23,7 +23,12 @@ local line_buf
 local seen = {} -- normalized message → { at = ms, held = n }
 local draining = false
 
+-- h14: a progress line being shown on the terminal (ops/progress.lua) is
+-- cleared before any other line is written.
+M.before_write = nil
+
 local function write_err(parts)
+  if M.before_write then M.before_write() end
   for i, p in ipairs(parts) do parts[i] = secret.redact(tostring(p)) end
   io.stderr:write(table.concat(parts, "\t"), "\n")
   io.stderr:flush()
@@ -52,6 +57,7 @@ end
 -- and every field before encoding (the line stays valid JSON).
 local function write_json(level, event, msg, fields, ms)
   json = json or require "sinkgate.util.json"
+  if M.before_write then M.before_write() end
   msg = secret.redact(msg)
   local obj = json.object(KEYS, { time = iso_time(ms or now_ms()), level = level, sink = sink_of(msg),
     event = event, message = msg, fields = fields and secret.redact_value(fields) or nil })
