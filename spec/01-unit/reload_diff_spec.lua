@@ -20,9 +20,9 @@ end
 local function sink(opts)
   opts = opts or {}
   return ([[sg.sink %q { from = gen, into = { connection = kafka, topic = %q%s }, key = %s, format = %q,
-  envelope = "upsert", version = %d%s }
+  envelope = %q, version = %d%s }
 ]]):format(opts.name or "a", opts.topic or "t", opts.into or "", opts.key or '{ "counter" }', opts.format or "json",
-    opts.version or 1, opts.extra or "")
+    opts.envelope or "upsert", opts.version or 1, opts.extra or "")
 end
 
 local function actions(old, new)
@@ -49,7 +49,7 @@ describe("reload decisions", function()
     local a = actions(sink(), sink({ topic = "t2" })).a
     assert.matches("^refuse: topic t %-> t2 needs a version bump %(version 1 %-> 2%)", a)
     assert.matches("^refuse: key_format json %-> text, value_format json %-> text", actions(sink(), sink({ format = "text" })).a)
-    assert.matches("^refuse", actions(sink(), sink({ key = "nil" })).a)
+    assert.matches("^refuse: envelope upsert %-> debezium", actions(sink(), sink({ envelope = "debezium" })).a)
   end)
 
   it("restarts on a version bump, identity change or not", function()
