@@ -12,7 +12,7 @@ ups[#ups + 1] = { { id = 1, v = "row" }, 2, -1 }
 local t = sg.source.table { name = "t", columns = { { "id", "bigint", not_null = true }, { "v", "text" } },
   keys = { { "id" } }, updates = ups }
 sg.sink %q { from = t, into = { connection = kafka, topic = %q }, key = { "id" }, format = "json",
-  envelope = "upsert", max_transaction_rows = 1000 }
+  envelope = "upsert", max_transaction_rows = 200 } -- some 300 transactions: seconds of work
 ]]):format(name, name), ".lua")
 end
 
