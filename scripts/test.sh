@@ -38,7 +38,7 @@ busted_run() { # $1 = mode (plain / asan); environment set by the caller
   # One line per spec file as it ends (spec/helpers/per_file_output.lua),
   # shown while the run goes on.
   SINKGATE_TEST_MODE=$m busted -o spec/helpers/per_file_output.lua 2>&1 | tee "$LOG/$m.busted.log"
-  line=$(grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/$m.busted.log" | tail -1)
+  line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/$m.busted.log" | tail -1)
   if [ -z "$line" ]; then part "busted specs ($m)" 0 1; return; fi
   set -- $line
   part "busted specs ($m)" "$1" "$(($4 + $7))" "${10}"
@@ -51,7 +51,7 @@ busted_per_file() { # $1 = mode; environment set by the caller
   m=$1 p=0 f=0 s=0
   for spec in $(find spec -name '*_spec.lua' | sort); do
     SINKGATE_TEST_MODE=$m busted -o spec/helpers/per_file_output.lua "$spec" > "$LOG/one.log" 2>&1
-    line=$(grep -E '^[0-9]+ successes? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/one.log" | tail -1)
+    line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/one.log" | tail -1)
     if [ -z "$line" ]; then
       echo "[$m] $spec: no summary (crashed?)  <-- FAILED"; tail -20 "$LOG/one.log"; f=$((f + 1)); continue
     fi

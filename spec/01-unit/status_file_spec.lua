@@ -202,7 +202,7 @@ describe("status file", function()
     local path = base .. "/secrets.env"
     assert.is_true(sh("printf 'SFPW=p\"w1\\n' > " .. q(path)))
     assert(secret.load_file(path))
-    local value = assert(secret.new("SFPW"):reveal())
+    local value = assert(secret.reveal(secret.new("SFPW")))
     assert.equal('p"w1', value)
     local sink = { status = function()
       return { name = "s", state = "stalled", why = "auth failed for " .. value, nested = { value } }
