@@ -48,7 +48,7 @@ end
 
 describe("reload", function()
   local dev
-  setup(function() dev = helpers.dev_start("--topics rl-a:2,rl-b:2") end)
+  setup(function() dev = helpers.dev_start("--topics rl-a:2,rl-b:2,rl-d:1,rl-x:1,rl-y:1") end)
   teardown(function() helpers.dev_stop(dev) end)
 
   it("applies a changed partition_by on SIGHUP without duplicates or gaps", function()
@@ -96,6 +96,41 @@ describe("reload", function()
     assert.equal(1, refused)
     assert.equal(1, running)
     assert.is_true(#helpers.tail(dev, "rl-b") >= later)
+  end)
+
+  it("stops a removed sink cleanly and starts an added one; the others run on", function()
+    local path = helpers.tmpname(".lua")
+    local other = 'sg.sink "rlx" { from = gen, into = { connection = kafka, topic = "rl-x" }, envelope = "debezium" }\n'
+    local added = 'sg.sink "rly" { from = gen, into = { connection = kafka, topic = "rl-y" }, envelope = "debezium" }\n'
+    write(path, config("rl-d", 0, other, "rld"))
+    local pid, log = helpers.spawn("run --http 127.0.0.1:0 --status-interval 1h " .. path, dev.env)
+    local url = wait_log(log, "sink rlx: running"):match("on (http://[%d%.]+:%d+)")
+    wait_log(log, "sink rld: running")
+    write(path, config("rl-d", 0, added, "rld"))
+    os.execute("kill -HUP " .. pid)
+    wait_log(log, "reload: sink rly: add")
+    wait_log(log, "sink rly: running")
+    local before = metric(url, 'sinkgate_sink_messages_total{sink="rld"}')
+    local gone = metric(url, 'sinkgate_sink_messages_total{sink="rlx"}')
+    local sinks = metric(url, "sinkgate_sinks")
+    require("socket").sleep(1)
+    local after = metric(url, 'sinkgate_sink_messages_total{sink="rld"}')
+    local out = stop(pid, log)
+    os.remove(path)
+    assert.matches("reload: sink rlx: remove", out, 1, true)
+    assert.matches("reload: sink rld: keep", out, 1, true)
+    assert.is_nil(gone, "a removed sink leaves /metrics")
+    assert.equal(2, sinks)
+    assert.is_true(after > before, "the kept sink runs on")
+    -- the removed sink committed what it had: its topic holds each counter value once, no gap
+    local seen, n = {}, 0
+    for _, m in ipairs(helpers.tail(dev, "rl-x")) do
+      local k = m.value.after.counter
+      assert.is_nil(seen[k], "duplicate " .. k)
+      seen[k], n = true, n + 1
+    end
+    assert.is_true(n > 0)
+    for k = 1, n do assert.is_true(seen[k], "gap at " .. k) end
   end)
 
   it("check --diff shows what a reload would do", function()
