@@ -23,7 +23,7 @@ DESTDIR    ?=
 BUILD      ?= build
 SANITIZE   ?=
 
-PKGS       := luajit rdkafka avro-c libcurl yaml-0.1 zlib
+PKGS       := luajit rdkafka avro-c libcurl yaml-0.1 zlib libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # libcsv (the CSV source format) ships no pkg-config file.

@@ -11,7 +11,7 @@ sinkgate publishes relations that change over time to Kafka in the formats,
 envelopes and partitioning of Materialize's CREATE SINK … INTO KAFKA, configured
 by Lua scripts. The C core is loaded through LuaJIT's FFI; the `sinkgate` binary
 embeds LuaJIT. Runtime Lua modules cjson, socket and mime come from the system
-(Debian: lua-cjson, lua-socket).]],
+(Debian: lua-cjson, lua-socket); the dev registry's HTTPS listener uses lua-sec.]],
   license = "MIT",
   labels = { "kafka", "luajit", "ffi", "streaming" },
 }
@@ -27,6 +27,7 @@ external_dependencies = {
   YAML = { header = "yaml.h" },
   PROTOBUF_C = { header = "protobuf-c/protobuf-c.h" },
   LMDB = { header = "lmdb.h" },
+  MICROHTTPD = { header = "microhttpd.h" }, -- the operations endpoint (core/http)
 }
 build = {
   type = "make",

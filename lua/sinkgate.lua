@@ -60,6 +60,19 @@ end
 
 M.secret = secret.new
 
+-- sg.http { listen = "127.0.0.1:9644", basic_auth = … }: the operations
+-- endpoint of `sinkgate run` (h14; ops/http.lua). Declared once.
+function M.http(def)
+  local c = context()
+  local o = declare("http", def, caller(2))
+  if c.http then
+    c.dupes[#c.dupes + 1] = ("%s: http: declared twice (first at %s)"):format(o.where, c.http.where)
+  else
+    c.http = o
+  end
+  return o
+end
+
 -- sg.env "NAME" / sg.env("NAME", "default"): a non-secret environment
 -- variable (a broker address, a topic suffix). A variable used as a secret
 -- anywhere (sg.secret, {secret: NAME}, the secrets file) never reads back
@@ -231,7 +244,7 @@ M.ffi = ffi
 -- What `require "sinkgate"` gives config code: the declarations and
 -- helpers only — no FFI (a way around every sandbox rule), no internals.
 local API = { "version", "null", "kafka_connection", "registry_connection", "secret", "env", "avro", "type", "source",
-  "sink", "hash", "view", "plugin", "csv", "protobuf" }
+  "sink", "hash", "view", "plugin", "csv", "protobuf", "http" }
 
 function M.config_api()
   local t = {}

@@ -22,6 +22,12 @@ const char *sg_core_rdkafka_version(void);
 void sg_sys_signals_install(void);
 int sg_sys_signal_take(void);          /* pending signal number, or 0 */
 int sg_sys_signal_pending(void);       /* 1 if SIGINT/SIGTERM arrived */
+void sg_sys_reload_signal_install(void); /* SIGHUP: a reload request (run only) */
+int sg_sys_isatty(int fd);             /* progress lines on a terminal only */
+int sg_sys_reload_take(void);          /* 1 if SIGHUP arrived since the last call */
+/* systemd's sd_notify protocol over $NOTIFY_SOCKET (core/sys/notify.c):
+ * 0 sent, 1 no NOTIFY_SOCKET (nothing to do), -1 with err. */
+int sg_sys_notify(const char *state, char *err, size_t errlen);
 /* A second SIGINT/SIGTERM while stopping exits the process at once (status
  * 130/143); 0 turns that off again (for embedding). */
 void sg_sys_second_signal_exits(int on);
@@ -238,6 +244,7 @@ typedef struct sg_producer_stats {
   uint64_t delivered;
   uint64_t failed;
   char last_error[256];
+  uint64_t delivered_bytes; /* keys + values the broker acknowledged */
 } sg_producer_stats;
 
 sg_producer *sg_producer_new(const char **keys, const char **vals, int n,
@@ -250,6 +257,19 @@ int sg_producer_send(sg_producer *p, const char *topic, int32_t partition,
                      const size_t *hlens, int nh, char *err, size_t errlen);
 int sg_producer_flush(sg_producer *p, int timeout_ms, char *err, size_t errlen);
 void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out);
+/* A few of librdkafka's statistics (statistics.interval.ms, 5 s unless the
+ * connection's options say otherwise), for /metrics; -1 where unknown. */
+typedef struct sg_kafka_stats {
+  int64_t at_ms;          /* when they were emitted (0: not yet) */
+  int64_t queue_messages; /* msg_cnt: messages waiting in the client */
+  int64_t queue_bytes;    /* msg_size */
+  int64_t requests;       /* tx summed over brokers: requests sent */
+  int64_t request_bytes;  /* txbytes summed over brokers */
+  int64_t rtt_avg_us;     /* the largest of the brokers' average round-trip times */
+  int64_t brokers_up;     /* brokers in state UP */
+} sg_kafka_stats;
+int sg_kafka_stats_parse(const char *json, size_t len, sg_kafka_stats *out);
+void sg_producer_kafka_stats(sg_producer *p, sg_kafka_stats *out);
 void sg_producer_free(sg_producer *p);     /* flushes (up to 5 s), then frees */
 void sg_producer_discard(sg_producer *p);  /* purges what is queued, then frees */
 
@@ -656,5 +676,20 @@ int sg_state_flush(sg_state *s, char *err, size_t errlen);
 int sg_state_clear(sg_state *s, char *err, size_t errlen);
 void sg_state_stats_get(const sg_state *s, sg_state_stats *out);
 /* ==== end of state store ==== */
+/* ==== operations HTTP endpoint (core/http/server.c) ==== */
+/* /metrics, /health, /ready and /status served by libmicrohttpd's thread
+ * from the last snapshot the run loop published (never calls Lua). */
+typedef struct sg_http sg_http;
+/* addr "HOST:PORT" (port 0: any free port, see sg_http_port); user NULL
+ * or "": no basic auth; /health fails once no snapshot came for stale_ms. */
+int sg_http_start(const char *addr, const char *user, const char *pass, int64_t stale_ms, sg_http **out, char *err,
+                  size_t errlen);
+int sg_http_port(const sg_http *h);
+const char *sg_http_version(void); /* libmicrohttpd's, for `version --json` */
+/* Copies both bodies; returns 0, or -1 when out of memory (the old stays). */
+int sg_http_publish(sg_http *h, const char *metrics, size_t metrics_len, const char *status, size_t status_len,
+                    int ready);
+void sg_http_stop(sg_http *h);
+/* ==== end of operations HTTP endpoint ==== */
 
 #endif

@@ -1,5 +1,6 @@
 /* producer.c — a librdkafka producer that sends to explicit partitions
  * (the librdkafka partitioner is never used) and counts deliveries. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,9 @@ struct sg_producer {
   rd_kafka_topic_t *topics[SG_MAX_TOPICS];
   int ntopics;
   atomic_ullong produced, delivered, failed;
+  atomic_ullong delivered_bytes; /* keys + values acknowledged by the broker */
+  pthread_mutex_t stats_lock;    /* kstats: written by librdkafka's thread */
+  sg_kafka_stats kstats;
   char last_error[256];
 };
 
@@ -29,6 +33,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     snprintf(p->last_error, sizeof p->last_error, "%s", rd_kafka_err2str(m->err));
   } else {
     atomic_fetch_add(&p->delivered, 1);
+    atomic_fetch_add(&p->delivered_bytes, (unsigned long long)(m->len + m->key_len));
   }
 }
 
@@ -45,17 +50,43 @@ rd_kafka_conf_t *sg_kafka_conf(const char **keys, const char **vals, int n, char
   return conf;
 }
 
+static int on_stats(rd_kafka_t *rk, char *json, size_t len, void *opaque) {
+  (void)rk;
+  sg_producer *p = opaque;
+  sg_kafka_stats s;
+  if (sg_kafka_stats_parse(json, len, &s) == 0) {
+    s.at_ms = sg_sys_now_ms();
+    pthread_mutex_lock(&p->stats_lock);
+    p->kstats = s;
+    pthread_mutex_unlock(&p->stats_lock);
+  }
+  return 0; /* librdkafka frees json */
+}
+
+void sg_producer_kafka_stats(sg_producer *p, sg_kafka_stats *out) {
+  pthread_mutex_lock(&p->stats_lock);
+  *out = p->kstats;
+  pthread_mutex_unlock(&p->stats_lock);
+}
+
 sg_producer *sg_producer_new(const char **keys, const char **vals, int n, char *err,
                              size_t errlen) {
   sg_producer *p = calloc(1, sizeof *p);
   if (!p) return sg_fail(err, errlen, "out of memory"), NULL;
   rd_kafka_conf_t *conf = sg_kafka_conf(keys, vals, n, err, errlen);
   if (!conf) return free(p), NULL;
+  /* statistics for /metrics, unless the connection's options set their own interval */
+  int has_interval = 0;
+  for (int i = 0; i < n; i++) has_interval |= strcmp(keys[i], "statistics.interval.ms") == 0;
+  if (!has_interval) rd_kafka_conf_set(conf, "statistics.interval.ms", "5000", NULL, 0);
+  pthread_mutex_init(&p->stats_lock, NULL);
+  rd_kafka_conf_set_stats_cb(conf, on_stats);
   rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
   rd_kafka_conf_set_opaque(conf, p);
   p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen);
   if (!p->rk) {
     rd_kafka_conf_destroy(conf);
+    pthread_mutex_destroy(&p->stats_lock);
     free(p);
     return NULL;
   }
@@ -143,6 +174,7 @@ void sg_producer_stats_get(sg_producer *p, sg_producer_stats *out) {
   out->produced = atomic_load(&p->produced);
   out->delivered = atomic_load(&p->delivered);
   out->failed = atomic_load(&p->failed);
+  out->delivered_bytes = atomic_load(&p->delivered_bytes);
   memcpy(out->last_error, p->last_error, sizeof out->last_error);
 }
 
@@ -154,6 +186,7 @@ void sg_producer_discard(sg_producer *p) {
   rd_kafka_poll(p->rk, 0);
   for (int i = 0; i < p->ntopics; i++) rd_kafka_topic_destroy(p->topics[i]);
   rd_kafka_destroy(p->rk);
+  pthread_mutex_destroy(&p->stats_lock);
   free(p);
 }
 
@@ -162,6 +195,7 @@ void sg_producer_free(sg_producer *p) {
   rd_kafka_flush(p->rk, 5000);
   for (int i = 0; i < p->ntopics; i++) rd_kafka_topic_destroy(p->topics[i]);
   rd_kafka_destroy(p->rk);
+  pthread_mutex_destroy(&p->stats_lock);
   free(p);
 }
 

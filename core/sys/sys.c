@@ -43,6 +43,31 @@ void sg_sys_signals_install(void) {
   signal(SIGPIPE, SIG_IGN);
 }
 
+/* SIGHUP asks `run` for a config reload: a flag of its own, so that it
+ * is neither lost to nor taken for SIGUSR1; installed by `run` only (any
+ * other command keeps the default: SIGHUP ends it). */
+static volatile sig_atomic_t reload_requested;
+static void on_hup(int sig) {
+  (void)sig;
+  reload_requested = 1;
+}
+
+void sg_sys_reload_signal_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_hup;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGHUP, &sa, NULL);
+}
+
+int sg_sys_reload_take(void) {
+  int r = reload_requested;
+  reload_requested = 0;
+  return r;
+}
+
+int sg_sys_isatty(int fd) { return isatty(fd); }
+
 int sg_sys_signal_take(void) {
   int s = pending_sig;
   pending_sig = 0;

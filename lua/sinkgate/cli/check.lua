@@ -7,10 +7,14 @@ local log = require "sinkgate.util.log"
 local json = require "sinkgate.util.json"
 
 local spec = {
-  usage = "sinkgate check CONFIG [--json] [--brokers B] [--registry URL] [--secrets FILE] [--unsafe]",
+  usage = "sinkgate check CONFIG [--json] [--brokers B] [--registry URL] [--secrets FILE] [--unsafe]\n" ..
+    "       sinkgate check --diff OLD NEW",
   summary = "Validate a config (Lua or YAML) and print, per sink, its topic, key, formats,\n" ..
-    "envelope, partitioning and the Avro schemas it would register. Exit status 1 on any error.",
+    "envelope, partitioning and the Avro schemas it would register. Exit status 1 on any error.\n" ..
+    "With --diff, validate both and print what reloading a run of OLD with NEW would do to each\n" ..
+    "sink (keep, restart, refuse, add, remove); exit status 1 if anything would be refused.",
   options = {
+    { "--diff", doc = "compare two configs: what a reload (SIGHUP, --watch) would do" },
     { "--json", doc = "print the plan as one JSON document; with problems, {\"ok\":false,\"problems\":[…]}" },
     { "--brokers", arg = "B", doc = "bootstrap servers of every Kafka connection (overrides the config)" },
     { "--registry", arg = "URL", doc = "URL of every schema registry connection (overrides the config)" },
@@ -19,7 +23,38 @@ local spec = {
   },
 }
 
+local function load_plans(path, opts)
+  local decls, problems = loader.load(path, { unsafe = opts.unsafe, brokers = opts.brokers, registry = opts.registry })
+  if decls then return plan.build(decls) end
+  return nil, problems
+end
+
+-- h14: check --diff OLD NEW
+local function diff(opts, pos)
+  if #pos ~= 2 then
+    log.err("sinkgate check: --diff expects OLD and NEW\n\n" .. require("sinkgate.util.args").help(spec))
+    return 2
+  end
+  local lists = {}
+  for i, path in ipairs(pos) do
+    local plans, problems = load_plans(path, opts)
+    if not plans then
+      for _, p in ipairs(problems) do log.err(p) end
+      log.err(("sinkgate check: %s does not load: %s"):format(path,
+        i == 1 and "nothing to compare with" or "a reload would change nothing (every sink keeps running)"))
+      return 1
+    end
+    lists[i] = plans
+  end
+  local reload = require "sinkgate.run.reload"
+  local actions = reload.diff(lists[1], lists[2])
+  log.out(reload.describe(actions))
+  for _, a in ipairs(actions) do if a.action == "refuse" then return 1 end end
+  return 0
+end
+
 local function main(opts, pos)
+  if opts.diff then return diff(opts, pos) end
   if #pos ~= 1 then
     log.err("sinkgate check: expected one CONFIG argument\n\n" .. require("sinkgate.util.args").help(spec))
     return 2

@@ -20,6 +20,8 @@ local spec = {
     { "--registry-port", arg = "P", doc = "registry port (default: a free port)" },
     { "--control-port", arg = "P", doc = "control port (default: a free port)" },
     { "--registry-auth", arg = "USER:PASSWORD", doc = "require basic auth on the registry" },
+    { "--registry-tls", arg = "CERT,KEY[,CA]", doc = "also serve the registry over HTTPS with this PEM certificate and " ..
+      "key ($SINKGATE_REGISTRY_HTTPS); with CA, clients must present a certificate it signed" },
     { "--topics", arg = "T:N,…", doc = "create topics with partition counts at start, e.g. orders:8,bids:4 " ..
       "(_sinkgate-progress:1 is always created)" },
     { "--produce", arg = "TOPIC=FILE", repeatable = true, doc = "produce FILE's messages to TOPIC at start " ..
@@ -94,9 +96,16 @@ local function main(opts)
   local topics, terr = parse_topics(opts.topics)
   if not topics then log.err("sinkgate dev: " .. terr) end
   if not (brokers and rport and cport and topics) then return 2 end
+  local tls -- h14
+  if opts.registry_tls then
+    local cert, key, ca = opts.registry_tls:match("^([^,]+),([^,]+),?([^,]*)$")
+    if not cert then log.err("sinkgate dev: --registry-tls: expected CERT,KEY[,CA]") return 2 end
+    tls = { cert = cert, key = key, ca = ca ~= "" and ca or nil }
+  end
   core.C.sg_sys_signals_install()
   local e, err = env.start({
     brokers = brokers, registry_port = rport, control_port = cport, registry_auth = opts.registry_auth,
+    registry_tls = tls,
   })
   if not e then log.err("sinkgate dev: " .. err) return 1 end
   -- The default progress topic, with the one partition it must have: the
@@ -119,6 +128,7 @@ local function main(opts)
   log.out("sinkgate dev: NOT DURABLE, NOT FOR PRODUCTION (in-memory mock broker and registry)")
   log.out("bootstrap.servers=" .. e.bootstrap)
   log.out("registry.url=" .. e.registry_url)
+  if e.registry_https_url then log.out("registry.https.url=" .. e.registry_https_url) end -- h14
   log.out("control=" .. e.control)
   if opts.env_file then
     -- Atomic (readers never see half a file), through a mkstemp name: a

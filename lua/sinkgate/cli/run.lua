@@ -12,7 +12,7 @@ local spec = {
     "       sinkgate run -e 'LUA' [--secrets FILE]",
   summary = "Run the sinks a config declares until interrupted. SIGINT/SIGTERM let the transaction\n" ..
     "in progress commit, then stop (what was not yet in a transaction is produced again on the\n" ..
-    "next start); SIGUSR1 prints each sink's status. With -e, run a Lua chunk with `sinkgate`\n" ..
+    "next start); SIGUSR1 prints each sink's status; SIGHUP reloads the config (docs/operations.md). With -e, run a Lua chunk with `sinkgate`\n" ..
     "(also as `sg`) loaded and print what it returns.",
   options = {
     { "-e", arg = "LUA", doc = "run this Lua chunk instead of a config" },
@@ -24,6 +24,10 @@ local spec = {
     { "--secrets", arg = "FILE", doc = "NAME=value lines consulted after the environment" },
     { "--unsafe", doc = "give the config os and io (os.execute, files)" },
     { "--quiet", "-q", doc = "no status lines" },
+    -- h14: operations
+    { "--log-format", arg = "F", doc = "text (default) or json: one object per line (time, level, sink, event, message, fields)" },
+    { "--watch", doc = "reload the config when its file changes (as on SIGHUP)" },
+    { "--http", arg = "ADDR", doc = "serve /metrics, /health, /ready, /status on HOST:PORT (overrides the config's http)" },
   },
 }
 
@@ -58,6 +62,13 @@ local function duration(s, name)
   return ms
 end
 
+-- h14: --http ADDR, else the config's sg.http { … } (basic auth kept).
+local function http_opts(opts, decls)
+  local conf = decls.http and decls.http.opts
+  if not opts.http and not conf then return nil end
+  return { listen = opts.http or conf.listen, basic_auth = conf and conf.basic_auth }
+end
+
 local function main(opts, pos)
   if opts.secrets then
     local ok, err = secret.load_file(opts.secrets)
@@ -69,6 +80,13 @@ local function main(opts, pos)
     return 2
   end
   log.quiet = opts.quiet
+  if opts.log_format then -- h14
+    if opts.log_format ~= "text" and opts.log_format ~= "json" then
+      log.err(("sinkgate run: --log-format: expected text or json, got %q"):format(opts.log_format))
+      return 2
+    end
+    log.format = opts.log_format
+  end
   local bad = loader.check_overrides(opts)
   if bad then log.err("sinkgate run: " .. bad) return 2 end
   local ok, d, si = pcall(function() return duration(opts.duration, "duration"), duration(opts.status_interval, "status-interval") end)
@@ -81,7 +99,25 @@ local function main(opts, pos)
     return 1
   end
   if #plans == 0 then log.err("sinkgate run: " .. pos[1] .. " declares no sinks") return 1 end
-  return runner.run(plans, { duration_ms = d, status_interval_ms = si, status_file = opts.status_file })
+  -- h14: SIGHUP (and --watch) load the config again with the same options
+  local load_opts = { unsafe = opts.unsafe, brokers = opts.brokers, registry = opts.registry }
+  local reload_opts = {
+    watch = opts.watch,
+    read = function()
+      local f = io.open(pos[1], "rb")
+      if not f then return nil end
+      local text = f:read("*a")
+      f:close()
+      return text
+    end,
+    load = function()
+      local d2, p2 = loader.load(pos[1], load_opts)
+      if d2 then return plan.build(d2) end
+      return nil, p2
+    end,
+  }
+  return runner.run(plans, { duration_ms = d, status_interval_ms = si, status_file = opts.status_file,
+    http = http_opts(opts, decls), reload = reload_opts }) -- h14
 end
 
 return { spec = spec, main = main }

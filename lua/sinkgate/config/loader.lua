@@ -208,9 +208,11 @@ local function finish(ctx, errors, opts)
       end
     end
   end
+  if ctx.http then check_obj(ctx.http, "http", ctx.http.path or "http", errors) end -- h14
   if #errors > 0 then return nil, errors end
   -- plugins: what sg.plugin loaded, for `sinkgate check` (name, version, capabilities)
-  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks, plugins = ctx.plugins or {} }
+  return { connections = ctx.connections, sources = ctx.sources, sinks = ctx.sinks, plugins = ctx.plugins or {},
+    http = ctx.http }
 end
 
 local function load_yaml(text, path, opts, ctx, errors)

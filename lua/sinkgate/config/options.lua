@@ -206,6 +206,26 @@ M.into = {
 
 -- Runtime error policies of a sink (bad Lua-fed rows; partition_by and
 -- headers errors), kept together: see docs/sinks.md "When rows or routing fail".
+-- h14: the operations endpoint (docs/operations.md).
+M.http = {
+  doc = "The operations HTTP endpoint of `sinkgate run`: /metrics, /health, /ready, /status " ..
+    "(sg.http { … }, or `http:` in YAML; `run --http ADDR` overrides listen).",
+  fields = {
+    { "listen", "string", default = "127.0.0.1:9644", check = "nonempty",
+      doc = "HOST:PORT to listen on (numeric address; [::1]:PORT for IPv6; port 0 picks a free one). " ..
+        "Loopback by default: exposing it beyond the host is a choice." },
+    { "basic_auth", "record:http_basic_auth", doc = "Require HTTP basic authentication on every path." },
+  },
+}
+
+M.http_basic_auth = {
+  doc = "Basic authentication of the operations endpoint: { username = \"…\", password = sg.secret \"…\" }.",
+  fields = {
+    { "username", "string", required = true, check = "nonempty", doc = "User name." },
+    { "password", "secret", required = true, doc = "Password (a secret)." },
+  },
+}
+
 M.dead_letter = {
   doc = "Where on_bad_row = \"dead_letter\" sends refused rows: { topic = \"…\" }.",
   fields = {

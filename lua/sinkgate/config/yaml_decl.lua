@@ -10,7 +10,7 @@ local yaml = require "sinkgate.config.yaml"
 
 local M = {}
 
-local SECTIONS = { connections = true, sources = true, sinks = true }
+local SECTIONS = { connections = true, sources = true, sinks = true, http = true }
 local NAME = "^[%w_%.%-]+$"
 
 local function is_map(v)
@@ -196,8 +196,14 @@ function M.declare(doc, path, lines, new_env, errors)
     place(sg.sink(name)(def), p)
   end)
 
+  -- h14: the operations endpoint, one map (not named entries).
+  if doc.http ~= nil then
+    if is_map(doc.http) then place(sg.http(M.secrets_in(doc.http, "http", fail)), "http")
+    else fail("http", "expected a map of options, got " .. shape(doc.http)) end
+  end
+
   for k in pairs(doc) do
-    if not SECTIONS[k] then fail(k, "unknown section (expected connections, sources, sinks)") end
+    if not SECTIONS[k] then fail(k, "unknown section (expected connections, sources, sinks, http)") end
   end
 end
 

@@ -200,13 +200,20 @@ function M.start(opts)
   local _, cport = self.control_srv:getsockname()
   self.registry_url = "http://127.0.0.1:" .. rport
   self.control = "127.0.0.1:" .. cport
+  if opts.registry_tls then -- h14: the same registry over HTTPS as well
+    self.registry_tls_srv, err = http.listen_tls("127.0.0.1", 0, opts.registry_tls)
+    if not self.registry_tls_srv then return nil, "registry HTTPS: " .. tostring(err) end
+    local _, tport = self.registry_tls_srv:getsockname()
+    self.registry_https_url = "https://127.0.0.1:" .. tport
+  end
   return self
 end
 
 -- Shell lines a caller can source: SINKGATE_BROKERS, _REGISTRY, _CONTROL.
 function M:env_text()
   return ("export SINKGATE_BROKERS=%s\nexport SINKGATE_REGISTRY=%s\nexport SINKGATE_CONTROL=%s\n"):format(
-    self.bootstrap, self.registry_url, self.control)
+    self.bootstrap, self.registry_url, self.control) ..
+    (self.registry_https_url and ("export SINKGATE_REGISTRY_HTTPS=%s\n"):format(self.registry_https_url) or "") -- h14
 end
 
 M.MAX_LINE = 4096
@@ -242,12 +249,12 @@ end
 -- Serves registry and control requests until a signal or `shutdown`.
 function M:loop()
   while not self.stopping and C.sg_sys_signal_pending() == 0 do
-    local watch = { self.registry_srv, self.control_srv }
+    local watch = { self.registry_srv, self.control_srv, self.registry_tls_srv } -- h14: HTTPS last (may be nil)
     for cl in pairs(self.clients) do watch[#watch + 1] = cl end
     log.drain()
     local ready = socket.select(watch, nil, 0.2)
     for _, s in ipairs(ready or {}) do
-      if s == self.registry_srv then
+      if s == self.registry_srv or (s == self.registry_tls_srv and s ~= nil) then
         http.serve_one(s, function(req)
           return self.registry:handle(req.method, req.path, req.headers, req.body)
         end)
@@ -267,6 +274,7 @@ function M:loop()
   end
   self.registry_srv:close()
   self.control_srv:close()
+  if self.registry_tls_srv then self.registry_tls_srv:close() end -- h14
   log.info("dev environment stopped")
 end
 

@@ -41,9 +41,47 @@ function M.respond(c, status, tbl)
     "Content-Length: %d\r\nConnection: close\r\n\r\n%s"):format(status, REASON[status] or "Error", #body, body))
 end
 
+-- ---- h14: HTTPS (lua-sec), so the registry client's TLS options are tested ----
+-- tls = { cert = PEM file, key = PEM file, ca = PEM file or nil }: with a
+-- CA, clients must present a certificate it signed. Returns the listening
+-- socket (accepted connections are wrapped in serve_one).
+local tls_params = setmetatable({}, { __mode = "k" })
+
+function M.listen_tls(host, port, tls)
+  local ok, ssl = pcall(require, "ssl")
+  if not ok then return nil, "HTTPS needs lua-sec (Debian package lua-sec)" end
+  local params = { mode = "server", protocol = "any", certificate = tls.cert, key = tls.key,
+    options = { "all", "no_sslv2", "no_sslv3", "no_tlsv1", "no_tlsv1_1" } }
+  if tls.ca then params.cafile, params.verify = tls.ca, { "peer", "fail_if_no_peer_cert" } end
+  local ctx, err = ssl.newcontext(params) -- certificate and key read (and checked) now, not per client
+  if not ctx then return nil, "TLS: " .. tostring(err) end
+  local srv
+  srv, err = M.listen(host, port)
+  if not srv then return nil, err end
+  tls_params[srv] = ctx
+  return srv
+end
+
+-- The TLS side of an accepted connection, or nil, why (a failed handshake:
+-- no client certificate, an unknown CA, plain HTTP on the HTTPS port).
+local function wrap(srv, c)
+  local ctx = tls_params[srv]
+  if not ctx then return c end
+  local ssl = require "ssl"
+  local s, err = ssl.wrap(c, ctx)
+  if not s then c:close() return nil, err end
+  s:settimeout(5)
+  local ok, herr = s:dohandshake()
+  if not ok then s:close() return nil, herr end
+  return s
+end
+-- ---- end h14 ----
+
 -- Accepts one pending connection and serves it with handler(req) → status, table.
 function M.serve_one(srv, handler)
   local c = srv:accept()
+  if not c then return end
+  c = wrap(srv, c) -- h14
   if not c then return end
   local req, err = M.read_request(c)
   if req then

@@ -9,6 +9,9 @@ local lifecycle = require "sinkgate.sink.lifecycle"
 local sink = require "sinkgate.sink.sink"
 local log = require "sinkgate.util.log"
 local status_file = require "sinkgate.run.status_file"
+local ops_http = require "sinkgate.ops.http" -- h14: operations endpoint
+local reload = require "sinkgate.run.reload" -- h14: SIGHUP / --watch
+local progress = require "sinkgate.ops.progress" -- h14: snapshot / backlog progress
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -39,6 +42,51 @@ function M.run(plans, opts)
   C.sg_sys_signals_install()
   local status = status_file.open(opts.status_file)
   local t0 = tonumber(C.sg_sys_now_ms())
+  -- ---- h14: operations endpoint (/metrics, /health, /ready, /status) ----
+  local ops = { sinks = sinks, plans = { unpack(plans) }, started_ms = t0, version = core.version(), reloads = {} }
+  local http
+  if opts.http then
+    local err
+    http, err = ops_http.start(opts.http.listen, opts.http.basic_auth)
+    if not http then
+      log.err("sinkgate run: http: " .. err)
+      return 1
+    end
+    http:publish(ops, t0, true) -- before the address is announced: never a 503 for "no snapshot yet"
+    log.info("http: serving /metrics, /health, /ready, /status on %s", http.url)
+  end
+  -- Reload: SIGHUP, or --watch seeing the config file change (the same
+  -- text on two reads a second apart, so a half-written file is not taken).
+  local watch = opts.reload and opts.reload.watch
+  local seen_text = watch and opts.reload.read()
+  local loaded_text = seen_text
+  if opts.reload then C.sg_sys_reload_signal_install() end
+  local prog = progress.new(C.sg_sys_isatty(2) == 1 and log.format == "text", opts.status_interval_ms)
+  log.before_write = function() prog:clear() end
+  -- systemd Type=notify: READY=1 once every sink is running or done
+  -- (readiness as /ready has it), RELOADING=1 around a reload, STOPPING=1.
+  local notified_ready = false
+  local function notify(state)
+    if C.sg_sys_notify(state, core.errbuf, core.ERRLEN) < 0 then log.err("sinkgate run: " .. core.err()) end
+  end
+  local function maybe_reload(now)
+    local want = C.sg_sys_reload_take() == 1
+    if watch and now >= (ops.next_watch or 0) then
+      ops.next_watch = now + 1000
+      local text = opts.reload.read()
+      if text and text ~= loaded_text and text == seen_text then want = true end
+      seen_text = text
+    end
+    if not want then return end
+    loaded_text = opts.reload.read() or loaded_text
+    log.event("info", "reload", nil, "reload: reading the config again")
+    notify("RELOADING=1\nMONOTONIC_USEC=" .. ("%d"):format(math.floor(tonumber(C.sg_sys_mono_ns()) / 1000)))
+    local new_plans, problems = opts.reload.load()
+    reload.apply(ops, new_plans, problems, SHUTDOWN_GRACE_MS)
+    notified_ready = false -- READY=1 again once the new set is up
+    if http then http:publish(ops, tonumber(C.sg_sys_now_ms()), true) end
+  end
+  -- ---- end h14 ----
   local interval = opts.status_interval_ms or 10000
   local next_status, next_file = t0 + interval, t0
   local running_since -- --duration counts from when every sink has started
@@ -63,8 +111,18 @@ function M.run(plans, opts)
       status:write_sinks(sinks, t0)
       next_file = now + 1000
     end
+    if http then http:publish(ops, now) end -- h14
+    if opts.reload then maybe_reload(now) end -- h14
+    prog:update(sinks, now) -- h14
+    if not notified_ready and ops_http.ready(sinks) then -- h14
+      notified_ready = true
+      notify(("READY=1\nSTATUS=%d sink(s) running or done"):format(#sinks))
+    end
     C.sg_sys_sleep_ms(5)
   end
+  notify("STOPPING=1") -- h14
+  prog:clear()
+  log.before_write = nil
   local rc = 0
   local grace_until = tonumber(C.sg_sys_now_ms()) + SHUTDOWN_GRACE_MS
   for _, s in ipairs(sinks) do
@@ -79,6 +137,10 @@ function M.run(plans, opts)
   end
   status:write_sinks(sinks, t0)
   status:close()
+  if http then -- h14: the final state for one last scrape, then stop serving
+    http:publish(ops, tonumber(C.sg_sys_now_ms()), true)
+    http:stop()
+  end
   local cpu, rss = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
   C.sg_sys_rusage(cpu, rss)
   log.info("run: %.2fs wall, %.2fs CPU, peak RSS %.1f MiB", (tonumber(C.sg_sys_now_ms()) - t0) / 1000,

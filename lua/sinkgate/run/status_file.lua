@@ -76,13 +76,18 @@ local function scrub(v)
   return v
 end
 
--- The status document of a run: every sink's status().
-function W:write_sinks(sinks, started)
+-- The status document of a run as JSON text: every sink's status() (also
+-- what the HTTP endpoint serves on /status).
+function M.text(sinks, started)
   local list = {}
   for i, s in ipairs(sinks) do list[i] = scrub(s:status()) end
   local doc = json.object({ "pid", "started", "updated", "sinks" },
     { pid = M.pid(), started = started, updated = tonumber(C.sg_sys_now_ms()), sinks = list })
-  return self:write(json.encode(doc) .. "\n")
+  return json.encode(doc) .. "\n"
+end
+
+function W:write_sinks(sinks, started)
+  return self:write(M.text(sinks, started))
 end
 
 -- At exit: the file in the status directory goes (the gateway is gone);

@@ -25,6 +25,7 @@ local txn = require "sinkgate.sink.txn"
 local plan_mod = require "sinkgate.plan"
 local problems = require "sinkgate.sink.problems"
 local log = require "sinkgate.util.log"
+local histogram = require "sinkgate.ops.histogram"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -89,7 +90,8 @@ function M.new(p)
     exactly_once = o.mode == "exactly_once", identity = identity(p),
     writer = { id = writer_id(), started = tonumber(C.sg_sys_now_ms()) },
     counters = { messages = 0, transactions = 0, partition_by_nil = 0, partition_by_errors = 0,
-      header_errors = 0, headers_dropped = 0, multi_key = 0, aborts = 0, producer_restarts = 0 } }, M)
+      header_errors = 0, headers_dropped = 0, multi_key = 0, aborts = 0, producer_restarts = 0 },
+    latency_hist = histogram.new(histogram.LATENCY_MS) }, M) -- /metrics (ops/metrics.lua)
   local conn = p.connection.opts
   self.txn_id = (o.into.transactional_id_prefix or "sinkgate") .. "-" .. p.name
   self.progress_key = progress.key(o.into.transactional_id_prefix, p.name)
@@ -180,6 +182,7 @@ function M:publish(now)
   if now < self.publish_at then return false end
   local ids, err = self.registry:publish(self.plan)
   if not ids then
+    self.counters.registry_stalls = (self.counters.registry_stalls or 0) + 1
     lifecycle.set(self, "stalled", err.message)
     self.publish_at = now + self.publish_backoff
     self.publish_backoff = math.min(self.publish_backoff * 2, 30000)
@@ -243,6 +246,7 @@ function M:record_latency(from, to)
     lat.n = lat.n + 1
     local slot = lat.n <= RESERVOIR and lat.n or math.random(lat.n)
     if slot <= RESERVOIR then lat[slot] = now - inp:time_of(i) end
+    self.latency_hist:observe(now - inp:time_of(i))
     i = i + 1
   end
 end

@@ -65,6 +65,7 @@ function M:committed(now, t)
   if self.input.committed then self.input:committed() end -- a Kafka source's lag offsets
   self.counters.messages = self.counters.messages + (t.n or 0)
   self.counters.transactions = self.counters.transactions + 1
+  self.counters.rows = (self.counters.rows or 0) + (t.to - t.from)
   if self.state == "stalled" then lifecycle.set(self, "running", nil) end
   return t.after(now)
 end

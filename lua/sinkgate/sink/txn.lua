@@ -50,10 +50,24 @@ function M.open(sink)
   return true
 end
 
+-- Bytes (keys + values) the broker acknowledged from every producer the
+-- sink has had, aborted attempts included (the /metrics bytes counter).
+local stats_buf
+function M.delivered_bytes(sink)
+  local n = sink.bytes_closed or 0
+  if sink.producer ~= nil then
+    stats_buf = stats_buf or ffi.new("sg_producer_stats")
+    C.sg_producer_stats_get(sink.producer, stats_buf)
+    n = n + tonumber(stats_buf.delivered_bytes)
+  end
+  return n
+end
+
 -- Drops the producer without sending what is queued.
 function M.close(sink)
   local p = sink.producer
   if p == nil then return end
+  sink.bytes_closed = M.delivered_bytes(sink)
   sink.producer = nil
   ffi.gc(p, nil)
   C.sg_producer_discard(p)
