@@ -120,10 +120,10 @@ int64_t sg_emit_updates(const sg_emit_spec *s, const sg_batch *b, const sg_updat
     vals[0] = p;
     lens[0] = (size_t)(end - p);
     if (h) {
-      for (uint32_t k = h->first[i - from]; k < h->first[i - from + 1] && nh <= MAX_HEADERS; k++, nh++) {
-        names[nh] = h->names[k];
-        vals[nh] = h->values[k];
-        lens[nh] = h->lens[k];
+      for (uint32_t j = h->first[i - from]; j < h->first[i - from + 1] && nh <= MAX_HEADERS; j++, nh++) {
+        names[nh] = h->names[j];
+        vals[nh] = h->values[j];
+        lens[nh] = h->lens[j];
       }
     }
     if (!s->producer && s->capture) {
