@@ -461,6 +461,8 @@ typedef struct sg_consumer sg_consumer;
 sg_consumer *sg_consumer_new(const char **keys, const char **vals, int n, const char *topic, char *err,
                              size_t errlen);
 int sg_consumer_partition_count(sg_consumer *c, int timeout_ms, char *err, size_t errlen);
+/* Watermarks as last seen in fetch responses (no request); -1 when unknown. */
+void sg_consumer_cached_watermarks(sg_consumer *c, int partition, int64_t *lo, int64_t *hi);
 int sg_consumer_watermarks(sg_consumer *c, int partition, int timeout_ms, int64_t *lo, int64_t *hi, char *err,
                            size_t errlen);
 /* out[p] = first offset with timestamp >= ts_ms in partition p (-1: none). */

@@ -59,6 +59,12 @@ int sg_consumer_partition_count(sg_consumer *c, int timeout_ms, char *err, size_
   return sg_kafka_partition_count(c->rk, c->topic, timeout_ms, err, errlen);
 }
 
+/* The watermarks librdkafka last saw in fetch responses: no request, so a
+ * metrics scrape never waits on the broker. -1 when none is known yet. */
+void sg_consumer_cached_watermarks(sg_consumer *c, int partition, int64_t *lo, int64_t *hi) {
+  if (rd_kafka_get_watermark_offsets(c->rk, c->topic, partition, lo, hi) != RD_KAFKA_RESP_ERR_NO_ERROR) *lo = *hi = -1;
+}
+
 int sg_consumer_watermarks(sg_consumer *c, int partition, int timeout_ms, int64_t *lo, int64_t *hi, char *err,
                            size_t errlen) {
   rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(c->rk, c->topic, partition, lo, hi, timeout_ms);

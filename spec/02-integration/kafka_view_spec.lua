@@ -10,15 +10,15 @@ local INPUT = [[
 {"key": "{\"id\": 3}", "value": null}
 ]]
 
-local function config(view, topic)
+local function config(view, topic, key)
   return helpers.write_tmp(([[
 local sg = require "sinkgate"
 local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 local src = sg.source.kafka { connection = kafka, topic = "kview_in", format = "json", envelope = "upsert" }
 local v = sg.view { from = src, %s }
-sg.sink "kview" { from = v, into = { connection = kafka, topic = %q }, key = { "k" }, format = "json",
+sg.sink %q { from = v, into = { connection = kafka, topic = %q }, key = { %q }, format = "json",
   envelope = "upsert" }
-]]):format(view, topic), ".lua")
+]]):format(view, topic, topic, key or "k"), ".lua")
 end
 
 describe("a view over a Kafka source", function()
@@ -44,12 +44,39 @@ describe("a view over a Kafka source", function()
     assert.matches("source_offsets=", r.err)
   end)
 
+  it("shows the source's offsets and lag per partition on /metrics", function()
+    local socket, http, ltn12 = require "socket", require "socket.http", require "ltn12"
+    local path = config([[filter = function(row) return row.data ~= nil end]], "kview_metrics", "key")
+    local pid, log = helpers.spawn("run --status-interval 1h --http 127.0.0.1:0 " .. path, dev.env)
+    local url, body
+    local deadline = socket.gettime() + 20
+    repeat
+      socket.sleep(0.2)
+      url = url or helpers.read(log):match("serving [^\n]* on (http://[%d%.]+:%d+)")
+      if url then
+        local out = {}
+        http.request({ url = url .. "/metrics", sink = ltn12.sink.table(out) })
+        body = table.concat(out)
+      end
+    until (body and body:find('sinkgate_source_offset{sink="kview_metrics",partition="', 1, true)) or socket.gettime() > deadline
+    os.execute("kill -TERM " .. pid)
+    assert.is_true(helpers.wait_exit(pid, 20))
+    os.remove(path)
+    assert.is_string(body, helpers.read(log))
+    -- the 4 input messages, spread over the topic's partitions: next offsets sum to 4
+    local sum = 0
+    for v in body:gmatch('sinkgate_source_offset{sink="kview_metrics",partition="%d+"} (%d+)') do sum = sum + tonumber(v) end
+    assert.equal(4, sum, helpers.read(log) .. "\n" .. body)
+    assert.matches('sinkgate_source_decode_errors_total{sink="kview_metrics"} 0', body, nil, true)
+    os.remove(log)
+  end)
+
   it("is refused when it keeps state (distinct_on, group_by)", function()
     local path = config([[group_by = { "key" }, aggregates = { n = "count" }]], "kview_grp")
     local r = helpers.sinkgate("check " .. path, dev.env)
     os.remove(path)
     assert.equal(1, r.rc)
-    assert.matches("sinks%.kview%.from: view .- over Kafka source kview_in: distinct_on and group_by views over " ..
+    assert.matches("sinks%.kview_grp%.from: view .- over Kafka source kview_in: distinct_on and group_by views over " ..
       "Kafka sources are not supported yet", r.err)
   end)
 end)

@@ -30,7 +30,7 @@ local function counter(key)
 end
 
 -- Each `get(s, now)` returns a number, or for a labelled metric a list of
--- { label values…, value }. Sinks only (sources feed sinks one to one here).
+-- { label values…, value }. Per sink; a source's and its views' figures under the sink that reads them.
 M.SINK = {
   { "sinkgate_sink_state", "gauge", "1 for the state the sink is in, 0 for the others.", labels = { "state" },
     get = function(s)
@@ -97,6 +97,48 @@ M.SINK = {
     get = counter("multi_key") },
   { "sinkgate_sink_partitions", "gauge", "Partitions of the data topic.",
     get = function(s) return s.partitions end },
+  -- The sink's input: a Kafka source (directly or under views) and the
+  -- views' keyed state. Absent for inputs that have none.
+  { "sinkgate_source_offset", "gauge", "Next offset the sink's Kafka source reads, per partition.",
+    labels = { "partition" },
+    get = function(s)
+      if not s.input.lag then return nil end
+      local out = {}
+      for i, l in ipairs(s.input:lag()) do out[i] = { l[1], l[2] } end
+      return out
+    end },
+  { "sinkgate_source_lag_messages", "gauge",
+    "Messages of the source topic not read yet, per partition: the high watermark last seen minus the next offset.",
+    labels = { "partition" },
+    get = function(s)
+      if not s.input.lag then return nil end
+      local out = {}
+      for _, l in ipairs(s.input:lag()) do if l[3] then out[#out + 1] = { l[1], l[3] } end end
+      return out
+    end },
+  { "sinkgate_source_decode_errors_total", "counter", "Messages of the Kafka source its decoders refused.",
+    get = function(s)
+      local st = s.input.status and s.input:status()
+      return st and st.decode_errors or nil
+    end },
+  { "sinkgate_source_state_bytes", "gauge", "Bytes of the Kafka source's UPSERT/DEBEZIUM keyed state in memory.",
+    get = function(s)
+      local st = s.input.status and s.input:status()
+      return st and st.state_bytes or nil
+    end },
+  { "sinkgate_view_state_keys", "gauge", "Keys of the views' state (distinct_on, group_by), in memory and on disk.",
+    labels = { "where" },
+    get = function(s)
+      local st = s.input.state_stats and s.input:state_stats()
+      if not st then return nil end
+      return { { "memory", st.keys - st.keys_on_disk }, { "disk", st.keys_on_disk } }
+    end },
+  { "sinkgate_view_state_bytes", "gauge", "Bytes of the views' state, in memory and on disk.", labels = { "where" },
+    get = function(s)
+      local st = s.input.state_stats and s.input:state_stats()
+      if not st then return nil end
+      return { { "memory", st.bytes_in_memory }, { "disk", st.bytes_on_disk } }
+    end },
   -- librdkafka's statistics of the sink's producer (every 5 s; a replaced
   -- producer starts its counters again, which Prometheus treats as a reset).
   { "sinkgate_kafka_queue_messages", "gauge", "Messages waiting in the producer's queue (librdkafka msg_cnt).",

@@ -454,6 +454,21 @@ function M:stalled()
   return self.stalled_why or self.failure
 end
 
+-- Per partition: { partition, next offset, lag } where lag is the high
+-- watermark librdkafka last saw minus the next offset (nil while unknown).
+-- No broker request: read on every metrics publication.
+function M:lag()
+  if not self.c then return {} end
+  local lo, hi = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
+  local out = {}
+  for i, pos in ipairs(self.positions or {}) do
+    C.sg_consumer_cached_watermarks(self.c, i - 1, lo, hi)
+    local h = tonumber(hi[0])
+    out[i] = { i - 1, pos, h >= 0 and math.max(0, h - pos) or nil }
+  end
+  return out
+end
+
 function M:status()
   local c = self.counters
   local st = { topic = self.o.topic, messages = c.messages, decode_errors = c.decode_errors, skipped = c.skipped,

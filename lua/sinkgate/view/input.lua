@@ -211,7 +211,7 @@ end
 -- committed offsets, the offsets that go into the progress record, lag
 -- commits, a stall, its status): the sink looks these up on its input, so
 -- a view has them exactly when its source does.
-local OPTIONAL = { "prepare", "resume_state", "committed", "stalled", "status" }
+local OPTIONAL = { "prepare", "resume_state", "committed", "stalled", "status", "lag" }
 
 function M:delegate_optional()
   for _, name in ipairs(OPTIONAL) do
