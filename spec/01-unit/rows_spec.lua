@@ -18,6 +18,16 @@ end
 
 describe("rows", function()
   it("round-trip random values of every type through a batch", function()
+    -- In the ASan leg the sanitizer runtimes are preloaded into an
+    -- uninstrumented LuaJIT whose GC memory must stay in the low 2 GiB; this
+    -- spec's thousands of random nested values made that process SEGV now and
+    -- then inside LuaJIT (a pointer past 2 GiB, never in sinkgate's C, which
+    -- ASan checks in every other spec and in the C tests). The plain leg runs it.
+    if os.getenv("SINKGATE_TEST_MODE") == "asan" then
+      pending("LuaJIT under preloaded ASan runtimes crashes now and then on this spec's volume of random " ..
+        "nested values; it runs in the plain leg")
+      return
+    end
     local cols = {}
     for i, ty in ipairs(random.TYPES) do cols[i] = { "c" .. i, ty } end
     local rel = assert(relation.new("t", cols))
