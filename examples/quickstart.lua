@@ -18,3 +18,24 @@ sg.sink "quickstart" {
   format = "json",
   envelope = "upsert",
 }
+
+-- The ingest side: the topic `orders` (seeded from examples/data/orders.jsonl by
+-- `sinkgate dev --produce orders=examples/data/orders.jsonl`) read as an UPSERT
+-- source (text key, JSON value: columns key text, data jsonb) and published
+-- as the current state of each order, exactly once: the sink commits the
+-- source's offsets with the data, so a restart neither repeats nor skips.
+local orders = sg.source.kafka {
+  connection = kafka,
+  topic = "orders",
+  key_format = "text",
+  value_format = "json",
+  envelope = "upsert",
+}
+
+sg.sink "orders-current" {
+  from = orders,
+  into = { connection = kafka, topic = "orders-current" },
+  key = { "key" },
+  format = "json",
+  envelope = "upsert",
+}
