@@ -219,17 +219,33 @@ describe("sg.source.kafka", function()
     local got = {}
     for _, m in ipairs(helpers.tail(dev, "avup_out")) do got[m.key.key] = m.value end
     assert.same({ x = { key = "x", qty = 3 }, y = { key = "y", qty = 2 } }, got)
-    -- A newer latest value schema would change the columns under the sink:
-    -- the resumed sink refuses it (the timeline was read with the first one).
+    -- A newer latest value schema (v2: an extra defaulted field) would
+    -- change the columns under the sink: the resumed sink reads with the
+    -- reader schema its progress record names (v1), so its columns stay,
+    -- and messages written with v2 resolve against v1.
     local v2 = { type = "record", name = "v", fields = { { name = "qty", type = "int" },
       { name = "note", type = "string", default = "" } } }
     local vid2 = ks.register(dev, "avup_in-value", v2)
     assert.is_not.equal(vid, vid2)
+    ks.produce(dev, "avup_in", { { key = ks.avro(kschema, kid, { "z" })[1],
+      value = ks.avro(v2, vid2, { { qty = 4, note = "written with v2" } })[1] } })
     r = ks.run(dev, upsert([[sg.source.kafka { connection = kafka, topic = "avup_in",
       format = sg.avro { registry = csr }, envelope = "upsert" }]], "avup_out", "key"))
-    assert.equal(1, r.rc)
-    assert.matches(("the latest avup_in%%-value schema is id %d, but this sink's committed progress was read with id %d")
-      :format(vid2, vid), r.err)
+    assert.equal(0, r.rc, r.err)
+    assert.matches(("the committed progress was read with avup_in%%-value id %d, not the latest"):format(vid), r.err)
+    assert.matches(("reading with schema id %d, recorded in the sink's progress; the latest version is id %d")
+      :format(vid, vid2), r.err)
+    got = {}
+    for _, m in ipairs(helpers.tail(dev, "avup_out")) do got[m.key.key] = m.value end
+    assert.same({ x = { key = "x", qty = 3 }, y = { key = "y", qty = 2 }, z = { key = "z", qty = 4 } }, got)
+    -- A new sink (a new timeline, as after a version bump) reads with the latest: v2's columns.
+    r = ks.run(dev, upsert([[sg.source.kafka { connection = kafka, topic = "avup_in",
+      format = sg.avro { registry = csr }, envelope = "upsert" }]], "avup_out2", "key"))
+    assert.equal(0, r.rc, r.err)
+    got = {}
+    for _, m in ipairs(helpers.tail(dev, "avup_out2")) do got[m.key.key] = m.value end
+    assert.same({ key = "z", qty = 4, note = "written with v2" }, got.z)
+    assert.same({ key = "x", qty = 3, note = "" }, got.x)
   end)
 
   it("DEBEZIUM JSON: before/after, deletes, duplicates dropped by source position", function()

@@ -119,7 +119,8 @@ end
 -- (sinks and plans are changed in place: the HTTP snapshot and the run
 -- loop see the new set); new_plans, or nil and problems when the new
 -- config does not load. grace_ms bounds each stopping sink's commit.
-function M.apply(run, new_plans, problems, grace_ms)
+-- force: { [name] = why } restarts those sinks even when unchanged.
+function M.apply(run, new_plans, problems, grace_ms, force)
   local log = require "sinkgate.util.log"
   local sink = require "sinkgate.sink.sink"
   local txn = require "sinkgate.sink.txn"
@@ -139,6 +140,7 @@ function M.apply(run, new_plans, problems, grace_ms)
   local sinks, plans, refused = {}, {}, 0
   for _, a in ipairs(M.diff(run.plans, new_plans)) do
     local old = old_sinks[a.name]
+    if force and force[a.name] and a.action == "keep" then a.action, a.why = "restart", force[a.name] end
     log.event(a.action == "refuse" and "warning" or "info", "reload", { sink = a.name, action = a.action },
       "reload: sink %s: %s (%s)", a.name, a.action, a.why)
     if a.action == "keep" or a.action == "refuse" then
@@ -164,6 +166,29 @@ function M.apply(run, new_plans, problems, grace_ms)
   for i = #run.plans, 1, -1 do run.plans[i] = nil end
   for i, s in ipairs(sinks) do run.sinks[i], run.plans[i] = s, plans[i] end
   if refused > 0 then r.refused = (r.refused or 0) + 1 else r.applied = (r.applied or 0) + 1 end
+  return true
+end
+
+-- Sinks whose Kafka source pinned a reader schema by the id in their
+-- progress record (sink.replan, source/kafka.lua) start again from a new
+-- plan of the config, which reads those schemas by id. Returns true when
+-- it did something.
+function M.replan(run, load, grace_ms)
+  local force
+  for _, s in ipairs(run.sinks) do
+    if s.replan then
+      force = force or {}
+      force[s.name] = "planned again with the reader schema its progress record names"
+    end
+  end
+  if not force then return false end
+  local new_plans, problems = load()
+  M.apply(run, new_plans, problems, grace_ms, force)
+  if not new_plans then -- the config no longer loads: those sinks cannot go on
+    for _, s in ipairs(run.sinks) do
+      if s.replan then require("sinkgate.sink.lifecycle").set(s, "failed", s.replan) end
+    end
+  end
   return true
 end
 

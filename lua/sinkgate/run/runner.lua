@@ -100,6 +100,7 @@ function M.run(plans, opts)
       if s.state == "starting" then starting = starting + 1 end
       if C.sg_sys_signal_pending() ~= 0 then break end
     end
+    if opts.reload and reload.replan(ops, opts.reload.load, SHUTDOWN_GRACE_MS) then starting = starting + 1 end
     if not running_since and starting == 0 then running_since = tonumber(C.sg_sys_now_ms()) end
     if alive == 0 then break end
     if C.sg_sys_signal_take() == SIGUSR1 or now >= next_status then

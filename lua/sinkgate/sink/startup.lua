@@ -134,7 +134,7 @@ end
 
 ------------------------------------------------------------------------------
 -- The phases. Each returns true (go on), "wait" (a resumable call is still
--- in progress), or nil, err, hard ("fenced" | true | nil = transient).
+-- in progress), or nil, err, hard ("fenced" | "replan" | true | nil = transient).
 
 local phases = {}
 
@@ -245,7 +245,7 @@ local NEXT = { prepare = "fence", fence = "resume" }
 
 -- One step of (re)starting. Returns true when the sink is ready to run.
 function M:start_step(now)
-  if now < (self.retry_at or 0) then return false end
+  if self.replan or now < (self.retry_at or 0) then return false end
   self.phase = self.phase or "prepare"
   local ok, err, hard = phases[self.phase](self, now)
   if ok == "wait" then
@@ -254,6 +254,11 @@ function M:start_step(now)
   end
   if not ok then
     self.reader = nil
+    if hard == "replan" then -- a Kafka source pinned its reader schema: run/runner.lua plans this sink again
+      log.info("sink %s: %s", self.name, err)
+      self.replan, self.why = err, err
+      return false
+    end
     if hard then
       txn.close(self)
       lifecycle.set(self, hard == "fenced" and "fenced" or "failed", err)

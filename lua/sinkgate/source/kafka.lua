@@ -19,6 +19,7 @@
 -- at one time (its as_of).
 local core = require "sinkgate.core"
 local envelope = require "sinkgate.source.kafka_envelope"
+local fmt = require "sinkgate.source.kafka_format"
 local kafka_conf = require "sinkgate.run.kafka_conf"
 local log = require "sinkgate.util.log"
 
@@ -116,19 +117,46 @@ local function assign(self)
   return true
 end
 
--- A timeline is read with one registry schema per side: a newer latest
--- version would change the relation under a running sink (the reference
--- fixes the reader schema when the source is created). nil, or why.
-local function schema_changed(self, saved)
+-- The registry connection one side's format reads from, if any.
+local function side_registry(o, side)
+  local f = side == "key" and (o.key_format or o.format) or (o.value_format or o.format)
+  return type(f) == "table" and f.opts and f.opts.registry or nil
+end
+
+-- A timeline is read with one registry schema per side, the one its
+-- progress record names (the reference fixes the reader schema when the
+-- source is created). When the latest has moved on since, the schema ids
+-- recorded are pinned (source/kafka_format.lua) and the config is planned
+-- again with them (run/runner.lua): the columns stay what they were and
+-- newer writer schemas resolve against the pinned reader. Returns true, or
+-- nil, why, "replan" | true (refused: the pin is held by another reader).
+local function pin_schemas(self, saved)
   local ids = self.layout.schema_ids or {}
+  local want = {}
   for _, side in ipairs({ "key", "value" }) do
     local was, now = saved[side .. "_schema"], ids[side]
     if was and now and was ~= now then
-      return ("source %s: the latest %s-%s schema is id %d, but this sink's committed progress was read with id %d; " ..
-        "the columns would change under it. Either restore that schema as the latest version, or bump the sink's " ..
-        "version to start a new timeline (with a new snapshot)"):format(self.relation.name, self.o.topic, side, now, was)
+      local conn, subject = side_registry(self.o, side), self.o.topic .. "-" .. side
+      local key = conn and fmt.pin_key(conn, subject)
+      if not key or (fmt.pins[key] and fmt.pins[key] ~= was) then
+        return nil, ("source %s: this process reads %s with schema id %d, but this sink's committed progress was " ..
+          "read with id %d (another sink of this config resumed with another id); the columns would change under " ..
+          "it. Bump the sink's version to start a new timeline (with a new snapshot) on the latest schema, or run the " ..
+          "sinks in separate processes"):format(self.relation.name, subject, now, was), true
+      end
+      want[key] = was
     end
   end
+  if next(want) == nil then return true end
+  local list = {}
+  for k, id in pairs(want) do
+    fmt.pins[k] = id
+    list[#list + 1] = ("%s id %d"):format(k:match("%S+$"), id)
+  end
+  table.sort(list)
+  return nil, ("source %s: the committed progress was read with %s, not the latest: planning again with the " ..
+    "recorded reader schema (bump the sink's version to adopt the latest)"):format(self.relation.name,
+    table.concat(list, ", ")), "replan"
 end
 
 -- Called by the sink before positioning (startup.lua): saved is this
@@ -141,8 +169,8 @@ function M:prepare(saved, now)
   n, err = partition_count(self)
   if not n then return nil, err end
   if saved and type(saved.offsets) == "table" then
-    local why = schema_changed(self, saved)
-    if why then return nil, why, true end
+    local pinned, why, hard = pin_schemas(self, saved)
+    if not pinned then return nil, why, hard end
     self.start_offsets, self.target = copy(saved.start_offsets or {}), copy(saved.offsets)
     for p = 1, n do
       self.start_offsets[p] = self.start_offsets[p] or 0

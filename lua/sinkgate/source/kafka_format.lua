@@ -3,8 +3,9 @@
 --   f.columns                         { {name, type, not_null =}, … }
 --   f:into(batch, row, first_col, bytes) true | nil, message, "skip"|"error"
 -- Registry formats read the latest <topic>-key / <topic>-value schema when
--- the source is planned (the reference: the reader schema is fixed at
--- creation); writer schemas are fetched by id as messages name them.
+-- the source is planned, or the id pinned for a resumed timeline (the
+-- reference: the reader schema is fixed at creation); writer schemas are
+-- fetched by id as messages name them.
 local decode = require "sinkgate.decode"
 local protobuf = require "sinkgate.decode.protobuf"
 local registry = require "sinkgate.registry"
@@ -27,6 +28,35 @@ end
 
 M.client = client_for
 
+-- Reader schemas pinned by id, per registry URL and subject: a sink that
+-- resumes a timeline reads with the schema its progress record names, not
+-- the latest (semantics §10: the reader schema is fixed at creation). Set
+-- by source/kafka.lua before the config is planned again (run/runner.lua).
+M.pins = {}
+
+function M.pin_key(conn, subject)
+  return tostring(conn.opts and conn.opts.url) .. " " .. subject
+end
+
+-- The reader schema of subject: the pinned id's, else the latest version.
+-- Returns { id =, schema =, schemaType = } or nil, err.
+local function reader_schema(c, conn, subject)
+  local pin = M.pins[M.pin_key(conn, subject)]
+  if pin then
+    local text, kind = c:schema_by_id(pin)
+    if not text then return nil, ("registry: %s"):format(kind.message) end
+    local latest = c:latest(subject)
+    if latest and latest.id ~= pin then
+      require("sinkgate.util.log").info("subject %s: reading with schema id %d, recorded in the sink's progress; " ..
+        "the latest version is id %d (bump the sink's version to adopt it)", subject, pin, latest.id)
+    end
+    return { id = pin, schema = text, schemaType = kind }
+  end
+  local latest, lerr = c:latest(subject)
+  if not latest then return nil, ("registry: %s"):format(lerr.message) end
+  return latest
+end
+
 -- The name of a format (for the progress identity and messages).
 function M.name(f)
   if type(f) == "string" then return f end
@@ -37,8 +67,8 @@ local function avro(f, topic, side)
   local c, err = client_for(f.opts.registry)
   if not c then return nil, err end
   local subject = topic .. "-" .. side
-  local latest, lerr = c:latest(subject)
-  if not latest then return nil, ("registry: %s"):format(lerr.message) end
+  local latest, lerr = reader_schema(c, f.opts.registry, subject)
+  if not latest then return nil, lerr end
   if latest.schemaType ~= "AVRO" then
     return nil, ("subject %s holds a %s schema, not Avro"):format(subject, latest.schemaType)
   end
@@ -79,8 +109,8 @@ local function proto(f, topic, side)
     c, err = client_for(o.registry)
     if not c then return nil, err end
     local subject = topic .. "-" .. side
-    local latest, lerr = c:latest(subject)
-    if not latest then return nil, ("registry: %s"):format(lerr.message) end
+    local latest, lerr = reader_schema(c, o.registry, subject)
+    if not latest then return nil, lerr end
     if latest.schemaType ~= "PROTOBUF" then
       return nil, ("subject %s holds a %s schema, not Protobuf"):format(subject, latest.schemaType)
     end
