@@ -57,6 +57,31 @@ describe("sg.source.kafka", function()
       [[key = { "data" }, format = "json", envelope = "upsert"]]))
   end)
 
+  it("include.key = \"name\" on a record key: one record column of its fields (the reference's INCLUDE KEY AS)", function()
+    local core = require "sinkgate.core"
+    local rows = require "sinkgate.rows"
+    local envelope = require "sinkgate.source.kafka_envelope"
+    local plans = assert(cfg.plans(config([[key_format = sg.csv { header = { "a", "b" } }, value_format = "json",
+      envelope = "upsert", include = { key = "k" }]], [[key = { "k" }, format = "json", envelope = "upsert"]])))
+    assert.equal("k record(a text, b text) not null, data jsonb not null", columns(plans[1]))
+    assert.same({ { "k" } }, plans[1].relation.keys)
+    -- a message becomes a row whose k holds the key's fields
+    local src = plans[1].opts.from
+    local rel = plans[1].relation
+    local env = envelope.new(src.kafka_layout, src.opts)
+    local b = core.ffi.gc(core.C.sg_batch_new(rel:c_schema(), 4), core.C.sg_batch_free)
+    assert.is_true(env:message(b, 1, { key = "x,y", value = '{"n":1}', partition = 0, offset = 0, timestamp = 0,
+      headers = {} }))
+    assert.equal(1, b.nrows)
+    assert.same({ a = "x", b = "y" }, rows.get(b, 0, 0, rel.columns[1].type))
+    -- without a name the fields stay columns; a one-field record key is renamed
+    assert.equal("a text not null, b text not null, data jsonb not null", columns(assert(cfg.plans(config(
+      [[key_format = sg.csv { header = { "a", "b" } }, value_format = "json", envelope = "upsert"]],
+      [[key = { "a", "b" }, format = "json", envelope = "upsert"]])))[1]))
+    assert.equal("id text, data jsonb", columns(assert(cfg.plans(config(
+      [[key_format = sg.csv { header = { "a" } }, value_format = "json", include = { key = "id" }]])))[1]))
+  end)
+
   it("DEBEZIUM: declared columns and keys", function()
     local plans = assert(cfg.plans(config([[key_format = "json", value_format = "json", envelope = "debezium",
       columns = { { "id", "bigint", not_null = true }, { "name", "text" } }, keys = { { "id" } }]],

@@ -327,7 +327,8 @@ M.kafka_header = {
 M.kafka_include = {
   doc = "INCLUDE … metadata columns: true for the default name, or a column name.",
   fields = {
-    { "key", "scalar", seed = "INCLUDE KEY", doc = "The key's columns (a single-column key format: named `key`)." },
+    { "key", "scalar", seed = "INCLUDE KEY",
+      doc = "The key's columns (a single-column key format: named `key`); a name on a record key: one record column of its fields." },
     { "partition", "scalar", seed = "INCLUDE PARTITION", doc = "Column `partition integer`." },
     { "offset", "scalar", seed = "INCLUDE OFFSET", doc = "Column `offset uint8`." },
     { "timestamp", "scalar", seed = "INCLUDE TIMESTAMP", doc = "Column `timestamp timestamp(3)` (the message timestamp)." },

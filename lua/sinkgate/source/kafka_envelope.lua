@@ -43,6 +43,26 @@ local function put_meta(layout, b, r, m)
   return true
 end
 
+-- The key cells of row r from key bytes: the decoder's columns, or with
+-- include.key = "name" on a record key, one record cell built from a
+-- scratch row of the key's own columns (a Lua table per message: this
+-- path trades speed for the reference's shape).
+local function put_key(layout, b, r, key)
+  local kr = layout.key_record
+  if not kr then return layout.key_dec:into(b, r, layout.key_first, key) end
+  if not kr.batch then kr.batch = ffi.gc(C.sg_batch_new(kr.rel:c_schema(), 1), C.sg_batch_free) end
+  local kb = kr.batch
+  C.sg_batch_clear(kb)
+  local kr_row = C.sg_batch_push_row(kb, 0, 1)
+  if kr_row < 0 then error("out of memory filling a batch", 0) end
+  local ok, err, code = layout.key_dec:into(kb, kr_row, 0, key)
+  if not ok then return nil, err, code end
+  local v = {}
+  for i, c in ipairs(kr.rel.columns) do v[c.name] = rows.get(kb, kr_row, i - 1, c.type) end
+  rows.set(b, r, layout.key_first, kr.type, v)
+  return true
+end
+
 -- Pushes one row at time t with diff: key cells from key bytes, value cells
 -- from value bytes (nil: left NULL), metadata from m; all or nothing.
 local function put(layout, b, t, diff, key, value, m, inline)
@@ -50,14 +70,14 @@ local function put(layout, b, t, diff, key, value, m, inline)
   local r = C.sg_batch_push_row(b, t, diff)
   if r < 0 then error("out of memory filling a batch", 0) end
   local ok, err, code = true, nil, nil
-  if layout.key_dec and key ~= nil then ok, err, code = layout.key_dec:into(b, r, layout.key_first, key) end
+  if layout.key_dec and key ~= nil then ok, err, code = put_key(layout, b, r, key) end
   if ok and value ~= nil then
     ok, err, code = layout.value_dec:into(b, r, layout.value_first, value)
     if not ok and inline and code == "error" then
       -- VALUE DECODING ERRORS = INLINE: the row is the key and the error.
       C.sg_batch_truncate(b, nrows, arena)
       r = C.sg_batch_push_row(b, t, diff)
-      if key ~= nil then layout.key_dec:into(b, r, layout.key_first, key) end
+      if key ~= nil then put_key(layout, b, r, key) end
       rows.set(b, r, layout.error_col, inline, { description = err })
       ok, err = true, nil
     elseif not ok then

@@ -97,9 +97,18 @@ function M.relation(src, problems, opts)
     if not kd then bad(".key_format: " .. err) return nil end
     layout.key_dec, layout.key_first = kd, #cols
     local kc = kd.columns
-    if SINGLE[fmt.name(kf)] then
+    if SINGLE[fmt.name(kf)] or (type(inc.key) == "string" and #kc == 1) then
+      -- a single-column key (or a record key of one field) is renamed
       key_cols[1] = key_name or "key"
-      add({ key_cols[1], kc[1][2], not_null = env == "upsert" })
+      add({ key_cols[1], kc[1][2], not_null = env == "upsert" and (SINGLE[fmt.name(kf)] or kc[1].not_null) })
+    elseif type(inc.key) == "string" then
+      -- INCLUDE KEY AS name with a record key (as the reference): one
+      -- record column holding the key's fields, not the fields as columns.
+      local rec_rel, errs = M.key_record(kc)
+      if not rec_rel then bad(".include.key: " .. errs) return nil end
+      key_cols[1] = key_name
+      layout.key_record = { rel = rec_rel }
+      add({ key_name, { record = kc }, not_null = env == "upsert" })
     else
       for _, c in ipairs(kc) do
         key_cols[#key_cols + 1] = c[1]
@@ -170,6 +179,7 @@ function M.relation(src, problems, opts)
   -- Column types resolved once for metadata cells.
   for _, m in ipairs(layout.meta) do m.type = rel.columns[m.col + 1].type end
   if layout.error_col then layout.error_type = rel.columns[layout.error_col + 1].type end
+  if layout.key_record then layout.key_record.type = rel.columns[layout.key_first + 1].type end
   src.kafka_layout = layout
   return rel
 end
@@ -193,6 +203,14 @@ function M.debezium_avro(vf, topic, layout)
   for i, f in ipairs(after.fields) do cols[i] = { f.name, f.type, not_null = not f.nullable } end
   layout.dbz_avro = { dec = ed, rel = env_rel, idx = idx, types = t, fields = after.fields }
   return { columns = cols }
+end
+
+-- The relation of a record key's own columns: its decoder fills a scratch
+-- row of it, which becomes the one record cell (source/kafka_envelope.lua).
+function M.key_record(kc)
+  local rel, errs = relation.new("key", kc, {})
+  if not rel then return nil, table.concat(errs, "; ") end
+  return rel
 end
 
 -- The column names a decoder yields (a Debezium key's fields).
