@@ -127,6 +127,62 @@ sinks:
       only_error(YAML:gsub("from: gen", "from: nope"), ".yaml"))
   end)
 
+  describe("views", function()
+    local VIEWS = io.open("examples/orders_views.yaml"):read("*a")
+    local plan = require "sinkgate.plan"
+
+    local function plan_errors(text)
+      local decls, errs, path = load(text, ".yaml")
+      if decls then
+        local plans
+        plans, errs = plan.build(decls)
+        if plans then return nil end
+      end
+      for i, e in ipairs(errs) do errs[i] = e:gsub(path:gsub("%p", "%%%0"), "FILE") end
+      return table.concat(errs, "\n")
+    end
+
+    it("declare views from sources and other views, in any order, with Lua bodies as text", function()
+      local decls, errs = loader.load("examples/orders_views.yaml")
+      assert.is_nil(errs)
+      local plans = assert(plan.build(decls))
+      local byname = {}
+      for _, s in ipairs(decls.sources) do byname[s.opts.name] = s end
+      -- big_orders comes first in the file but reads paid: paid was declared for it
+      assert.equal(byname.paid, byname.big_orders.opts.from)
+      assert.equal(byname.orders, byname.paid.opts.from)
+      assert.is_function(byname.paid.opts.map)
+      assert.same({ id = 3, customer_id = 7, cents = 9900 },
+        byname.paid.opts.map({ id = 3, customer_id = 7, amount = "99.00", status = "paid" }))
+      assert.is_false(byname.paid.opts.filter({ status = "cancelled" }))
+      -- a runtime error in a `map: |` block names the body's own line
+      local ok, err = pcall(byname.paid.opts.map, { id = 1 })
+      assert.is_false(ok)
+      assert.matches("orders_views%.yaml:33: attempt to perform arithmetic", err)
+      assert.same({ { "cents", "desc" } }, byname.one_per_id.opts.order_by)
+      assert.same({ "sum", "cents" }, byname.customer_totals.opts.aggregates.total_cents)
+      assert.equal("customer_totals", plans[1].relation.name)
+      assert.same({ { "customer_id" } }, plans[1].relation.keys)
+    end)
+
+    it("report errors with file:line and the key path", function()
+      assert.equal('FILE:27: views.big_orders.from: no source named "nope"',
+        plan_errors(VIEWS:gsub("from: paid", "from: nope")))
+      assert.equal("FILE:40: views.one_per_id.distinct_on: expected list<string>, got number",
+        plan_errors(VIEWS:gsub("distinct_on: %[id%]", "distinct_on: 3")))
+      assert.equal("FILE:28: views.big_orders.filter: unexpected symbol near '>'",
+        plan_errors(VIEWS:gsub("return row.cents >= 1000", "return row.cents >=>")))
+      assert.equal('FILE:47: views.customer_totals.aggregates.total_cents: no column "nope" in one_per_id',
+        plan_errors(VIEWS:gsub("total_cents: %[sum, cents%]", "total_cents: [sum, nope]")))
+      assert.matches('FILE:39: views.one_per_id.from: a cycle of views: "big_orders"',
+        plan_errors(VIEWS:gsub("from: paid", "from: customer_totals")))
+      assert.matches('FILE:38: views.orders: the name "orders" is taken by a source',
+        plan_errors(VIEWS:gsub("  one_per_id:", "  orders:")))
+      assert.matches("^FILE:24: views: expected a map of name → definition, got a list\n",
+        plan_errors(VIEWS:gsub("\nviews:\n.*\nsinks:", "\nviews: [1]\nsinks:")))
+    end)
+  end)
+
   it("report syntax errors with a line", function()
     assert.matches("^FILE:%d+: ", only_error("sinks: [1,\n", ".yaml"))
   end)

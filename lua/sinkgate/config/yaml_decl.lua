@@ -1,5 +1,6 @@
 -- sinkgate.config.yaml_decl — a decoded YAML config turned into the same
--- declarations a Lua config makes (connections, sources, sinks by name).
+-- declarations a Lua config makes (connections, sources, views, sinks by
+-- name).
 -- Everything here is defensive: a YAML document can hold any shape, and
 -- every shape that is not a config must become a `file:line: key.path:
 -- message` error, never a Lua error.
@@ -10,7 +11,7 @@ local yaml = require "sinkgate.config.yaml"
 
 local M = {}
 
-local SECTIONS = { connections = true, sources = true, sinks = true, http = true }
+local SECTIONS = { connections = true, sources = true, views = true, sinks = true, http = true }
 local NAME = "^[%w_%.%-]+$"
 
 local function is_map(v)
@@ -160,6 +161,64 @@ function M.declare(doc, path, lines, new_env, errors)
     objs[name] = place(sg.source[ty](def), p)
   end)
 
+  -- Views (issue 12): `from` names a source, table or view (views are
+  -- declared before the views and sinks that read them, whatever the order
+  -- in the file); filter/map/flat_map are Lua bodies as text, like
+  -- partition_by; distinct_on/order_by and group_by/aggregates are data.
+  local vdefs, state = is_map(doc.views) and doc.views or {}, {} -- state: name → "declaring" | "done"
+  -- A block scalar (`key: |`) starts on the next line: runtime errors in
+  -- its body then name the body's own lines.
+  local file_lines
+  local function body_line(fp)
+    local line = yaml.line_of(lines, fp)
+    if not file_lines then
+      file_lines = {}
+      local f = io.open(path, "rb")
+      if f then
+        for l in f:lines() do file_lines[#file_lines + 1] = l end
+        f:close()
+      end
+    end
+    return line + (((file_lines[line] or ""):match(":%s*[|>][-+]?%d*%s*$")) and 1 or 0)
+  end
+  local function body(t, key, fp)
+    if type(t[key]) ~= "string" then return end
+    local fn, err = compile_fn(t[key], path, body_line(fp), new_env())
+    if not fn then fail(fp, err) end
+    t[key] = fn
+  end
+  local declare_view
+  local function from_of(name, p)
+    if type(name) == "string" and is_map(vdefs[name]) and objs[name] == nil then
+      if state[name] == "declaring" then
+        fail(p, ("a cycle of views: \"%s\" reads, through this one, from itself"):format(name))
+        local placeholder = { unresolved = name }
+        validate.KIND[placeholder] = "source"
+        return placeholder
+      end
+      declare_view(name, vdefs[name], "views." .. name)
+    end
+    return lookup("source", name, p)
+  end
+  declare_view = function(name, def, p)
+    state[name] = "declaring"
+    if def.name == nil then def.name = name end
+    def.from = from_of(def.from, p .. ".from")
+    def.columns = columns(def.columns)
+    for _, k in ipairs({ "filter", "map", "flat_map" }) do body(def, k, p .. "." .. k) end
+    objs[name] = place(sg.view(def), p)
+    state[name] = "done"
+  end
+  each("views", function(name, def, p)
+    if state[name] then return end -- declared already, as the input of another view
+    if objs[name] ~= nil then
+      fail(p, ("the name \"%s\" is taken by a %s"):format(name, (doc.sources or {})[name] ~= nil and "source" or
+        "connection"))
+      return
+    end
+    declare_view(name, def, p)
+  end)
+
   local function format(f, p)
     if type(f) ~= "table" then return f end
     if not is_map(f) or f.avro == nil then
@@ -181,12 +240,6 @@ function M.declare(doc, path, lines, new_env, errors)
     def = M.secrets_in(def, p, fail)
     def.from = lookup("source", def.from, p .. ".from")
     -- A Lua body given as text becomes function(row), keeping file lines.
-    local function body(t, key, fp)
-      if type(t[key]) ~= "string" then return end
-      local fn, err = compile_fn(t[key], path, yaml.line_of(lines, fp), new_env())
-      if not fn then fail(fp, err) end
-      t[key] = fn
-    end
     if is_map(def.into) then
       def.into.connection = lookup("kafka_connection", def.into.connection, p .. ".into.connection")
       body(def.into, "partition_by", p .. ".into.partition_by")
@@ -203,7 +256,7 @@ function M.declare(doc, path, lines, new_env, errors)
   end
 
   for k in pairs(doc) do
-    if not SECTIONS[k] then fail(k, "unknown section (expected connections, sources, sinks, http)") end
+    if not SECTIONS[k] then fail(k, "unknown section (expected connections, sources, views, sinks, http)") end
   end
 end
 
