@@ -101,9 +101,15 @@ local function configured_start(self, n, now)
     if C.sg_consumer_offsets_for_time(self.c, n, ts, TIMEOUT_MS, arr, core.errbuf, core.ERRLEN) ~= 0 then
       return nil, core.err()
     end
-    local hw, err = high_watermarks(self, n)
+    local found = {}
+    for p = 1, n do found[p] = tonumber(arr[p - 1]) end
+    local err
+    found, err = require("sinkgate.source.kafka_seek_time").correct(self.c, n, ts, found, self.relation.name)
+    if not found then return nil, "start_timestamp: " .. err end
+    local hw
+    hw, err = high_watermarks(self, n)
     if not hw then return nil, err end
-    for p = 1, n do out[p] = arr[p - 1] >= 0 and tonumber(arr[p - 1]) or hw[p] end
+    for p = 1, n do out[p] = found[p] and found[p] >= 0 and found[p] or hw[p] end
     return out
   end
   for p = 1, n do out[p] = (o.start_offset or {})[p] or 0 end
@@ -117,48 +123,6 @@ local function assign(self)
   return true
 end
 
--- The registry connection one side's format reads from, if any.
-local function side_registry(o, side)
-  local f = side == "key" and (o.key_format or o.format) or (o.value_format or o.format)
-  return type(f) == "table" and f.opts and f.opts.registry or nil
-end
-
--- A timeline is read with one registry schema per side, the one its
--- progress record names (the reference fixes the reader schema when the
--- source is created). When the latest has moved on since, the schema ids
--- recorded are pinned (source/kafka_format.lua) and the config is planned
--- again with them (run/runner.lua): the columns stay what they were and
--- newer writer schemas resolve against the pinned reader. Returns true, or
--- nil, why, "replan" | true (refused: the pin is held by another reader).
-local function pin_schemas(self, saved)
-  local ids = self.layout.schema_ids or {}
-  local want = {}
-  for _, side in ipairs({ "key", "value" }) do
-    local was, now = saved[side .. "_schema"], ids[side]
-    if was and now and was ~= now then
-      local conn, subject = side_registry(self.o, side), self.o.topic .. "-" .. side
-      local key = conn and fmt.pin_key(conn, subject)
-      if not key or (fmt.pins[key] and fmt.pins[key] ~= was) then
-        return nil, ("source %s: this process reads %s with schema id %d, but this sink's committed progress was " ..
-          "read with id %d (another sink of this config resumed with another id); the columns would change under " ..
-          "it. Bump the sink's version to start a new timeline (with a new snapshot) on the latest schema, or run the " ..
-          "sinks in separate processes"):format(self.relation.name, subject, now, was), true
-      end
-      want[key] = was
-    end
-  end
-  if next(want) == nil then return true end
-  local list = {}
-  for k, id in pairs(want) do
-    fmt.pins[k] = id
-    list[#list + 1] = ("%s id %d"):format(k:match("%S+$"), id)
-  end
-  table.sort(list)
-  return nil, ("source %s: the committed progress was read with %s, not the latest: planning again with the " ..
-    "recorded reader schema (bump the sink's version to adopt the latest)"):format(self.relation.name,
-    table.concat(list, ", ")), "replan"
-end
-
 -- Called by the sink before positioning (startup.lua): saved is this
 -- source's entry of the committed progress record, or nil for a new
 -- timeline. Returns true, or nil, err, hard (hard: retrying cannot help).
@@ -169,7 +133,7 @@ function M:prepare(saved, now)
   n, err = partition_count(self)
   if not n then return nil, err end
   if saved and type(saved.offsets) == "table" then
-    local pinned, why, hard = pin_schemas(self, saved)
+    local pinned, why, hard = fmt.pin_recorded(self.o, self.layout, saved, self.relation.name)
     if not pinned then return nil, why, hard end
     self.start_offsets, self.target = copy(saved.start_offsets or {}), copy(saved.offsets)
     for p = 1, n do

@@ -125,6 +125,50 @@ local function proto(f, topic, side)
   return setmetatable({ d = d, client = c, columns = d.columns, reader_id = reader_id }, PB)
 end
 
+-- The registry connection one side's format reads from, if any.
+local function side_registry(o, side)
+  local f = side == "key" and (o.key_format or o.format) or (o.value_format or o.format)
+  return type(f) == "table" and f.opts and f.opts.registry or nil
+end
+
+-- A timeline is read with one registry schema per side, the one its
+-- progress record names (the reference fixes the reader schema when the
+-- source is created). When the latest has moved on since, the schema ids
+-- recorded are pinned (M.pins) and the config is planned
+-- again with them (run/runner.lua): the columns stay what they were and
+-- newer writer schemas resolve against the pinned reader. saved: the
+-- source's entry of the committed progress record; name: the source, for
+-- messages. Returns true, or nil, why, "replan" | true (refused: the pin is
+-- held by another reader).
+function M.pin_recorded(o, layout, saved, name)
+  local ids = layout.schema_ids or {}
+  local want = {}
+  for _, side in ipairs({ "key", "value" }) do
+    local was, now = saved[side .. "_schema"], ids[side]
+    if was and now and was ~= now then
+      local conn, subject = side_registry(o, side), o.topic .. "-" .. side
+      local key = conn and M.pin_key(conn, subject)
+      if not key or (M.pins[key] and M.pins[key] ~= was) then
+        return nil, ("source %s: this process reads %s with schema id %d, but this sink's committed progress was " ..
+          "read with id %d (another sink of this config resumed with another id); the columns would change under " ..
+          "it. Bump the sink's version to start a new timeline (with a new snapshot) on the latest schema, or run the " ..
+          "sinks in separate processes"):format(name, subject, now, was), true
+      end
+      want[key] = was
+    end
+  end
+  if next(want) == nil then return true end
+  local list = {}
+  for k, id in pairs(want) do
+    M.pins[k] = id
+    list[#list + 1] = ("%s id %d"):format(k:match("%S+$"), id)
+  end
+  table.sort(list)
+  return nil, ("source %s: the committed progress was read with %s, not the latest: planning again with the " ..
+    "recorded reader schema (bump the sink's version to adopt the latest)"):format(name,
+    table.concat(list, ", ")), "replan"
+end
+
 -- A decoder for format f of one side ("key" | "value") of topic; csv_header:
 -- the names read from the topic's first record (csv header = true).
 function M.new(f, topic, side, csv_header)
