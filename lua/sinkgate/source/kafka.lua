@@ -14,13 +14,16 @@
 -- so a message below the committed offsets is never emitted twice and none
 -- is skipped: on restart the source reads from its start offsets up to the
 -- committed offsets to rebuild upsert state WITHOUT emitting anything
--- (rehydration: the topic is the truth), then goes on from there. A new
+-- (rehydration: the topic is the truth; with stateful views downstream its
+-- updates rebuild theirs too, source/rehydration.lua), then goes on from
+-- there. A new
 -- sink's snapshot is everything up to the high watermarks seen at start,
 -- at one time (its as_of).
 local core = require "sinkgate.core"
 local envelope = require "sinkgate.source.kafka_envelope"
 local kafka_conf = require "sinkgate.run.kafka_conf"
 local log = require "sinkgate.util.log"
+local rehydration = require "sinkgate.source.rehydration"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -175,6 +178,7 @@ function M:rewind()
   self.positions = copy(self.start_offsets)
   self.env:reset()
   self.time_open, self.positioned, self.mode, self.stalled_why = nil, false, "snapshot", nil
+  self.rehydration_state = nil
   local ok, err = assign(self)
   if not ok then self.failure = err end
 end
@@ -194,6 +198,18 @@ function M:seek(upper)
   if upper > self.floor then self.floor = upper end
   if self.time_open and self.time_open < upper then self.time_open = nil end
   if not self.positioned then self.mode = "rehydrate" end
+end
+
+-- A stateful view below (view/input.lua): the rebuild after a restart
+-- feeds its updates to fn(batch) through batch, rows at a time
+-- (source/rehydration.lua), instead of dropping them.
+function M:set_replay(batch, fn, rows)
+  self.replay = { batch = batch, fn = fn, rows = rows }
+end
+
+-- Rebuild progress for status: read, target, rate, eta_s, phase (or nil).
+function M:rehydration()
+  return rehydration.status(self)
 end
 
 function M:due(now)
@@ -316,18 +332,31 @@ end
 -- arrives. nil, err on failure.
 local function catch_up(self, b, t, rehydrate, budget_ms)
   local target = self.target
-  if rehydrate and self.layout.envelope == "none" then
+  local replay = rehydrate and self.replay
+  if rehydrate and self.layout.envelope == "none" and not replay then
+    -- no state to rebuild: skip to the target (a stateful view below
+    -- needs every insertion, so with a replay it reads)
     for p, o in ipairs(target) do self.positions[p] = math.max(self.positions[p] or 0, o) end
     local ok, err = assign(self)
     return ok, err or true
   end
-  local scratch = rehydrate and ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free) or nil
+  local scratch
+  if replay then
+    scratch = replay.batch
+  elseif rehydrate then
+    scratch = ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free)
+  end
+  if rehydrate then rehydration.begin(self, target) end
   self.target_cap = target
   local started, last_log = tonumber(C.sg_sys_now_ms()), self.last_catch_up_log
   self.catch_up_started = self.catch_up_started or started
   while not reached(self, target) and not self.stalled_why do
     if (budget_ms and tonumber(C.sg_sys_now_ms()) - started > budget_ms) or C.sg_sys_signal_pending() ~= 0 then
       self.target_cap, self.last_catch_up_log = nil, last_log
+      if replay then
+        local ok, err = rehydration.flush(self, replay)
+        if not ok then return nil, err end
+      end
       return true, false
     end
     local rc = poll(self, 100)
@@ -338,20 +367,34 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
         -- Quiet when rebuilding state, or refilling a snapshot split across
         -- transactions: its dead letters went out with its first part.
         local r = take(self, scratch or b, t, m, rehydrate or self.resumed)
-        if scratch then C.sg_batch_clear(scratch) end
+        if replay then
+          -- the updates go to the stateful views, a slice at a time
+          if scratch.nrows >= replay.rows then
+            local ok, err = rehydration.flush(self, replay)
+            if not ok then return nil, err end
+          end
+        elseif scratch then
+          C.sg_batch_clear(scratch)
+        end
         if r == "stall" then break end
         self.positions[p] = off + 1
-        if not rehydrate then self.counters.messages = self.counters.messages + 1 end
+        if rehydrate then rehydration.read(self) else self.counters.messages = self.counters.messages + 1 end
         if over_limit(self) then break end
       end
     end
     local now = tonumber(C.sg_sys_now_ms())
     if now - self.catch_up_started > 5000 and (not last_log or now - last_log > 5000) then
       last_log = now
-      log.info("source %s: %s: still reading up to offsets %s (at %s)", self.relation.name,
-        rehydrate and "rebuilding state" or "snapshot", table.concat(target, ","), table.concat(self.positions, ","))
+      log.info("source %s: %s: still reading up to offsets %s (at %s)%s", self.relation.name,
+        rehydrate and "rebuilding state" or "snapshot", table.concat(target, ","), table.concat(self.positions, ","),
+        rehydrate and rehydration.summary(self) or "")
     end
   end
+  if replay then
+    local ok, err = rehydration.flush(self, replay)
+    if not ok then return nil, err end
+  end
+  if rehydrate then rehydration.finish(self, self.stalled_why == nil) end
   self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
   local ok, err = assign(self) -- messages fetched past the target are read again from there
   return ok, err or true
