@@ -42,6 +42,8 @@ function M.begin(self, target)
     r.target = r.target + (to - r.from[p])
   end
   self.rehydration_state = r
+  log.info("source %s: rebuilding state from offsets %s up to %s (%d offsets)%s", self.relation.name,
+    table.concat(r.from, ","), table.concat(r.to, ","), r.target, self.replay and ", views included" or "")
   return r
 end
 
