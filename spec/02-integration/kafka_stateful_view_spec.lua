@@ -281,7 +281,7 @@ sg.sink "ksv_dd" { from = deduped, into = { connection = kafka, topic = "ksv_dd"
     local status = helpers.tmpname(".json")
     local pid, log = helpers.spawn(("run --status-file %s --status-interval 1s --http 127.0.0.1:0 %s"):format(status,
       path), dev.env)
-    local during, done, http_seen
+    local during, done, http_seen, shown
     local deadline = socket.gettime() + 120
     repeat
       socket.sleep(0.1)
@@ -289,7 +289,10 @@ sg.sink "ksv_dd" { from = deduped, into = { connection = kafka, topic = "ksv_dd"
       local rh = ok and type(doc) == "table" and doc.sinks and doc.sinks[1] and doc.sinks[1].rehydration
       if type(rh) == "table" then
         if rh.phase == "source_and_view_state" and rh.read < rh.target then
-          during = during or rh
+          if not during then
+            during = rh
+            shown = helpers.sinkgate("status --file " .. status, dev.env).out -- `sinkgate status` reads it too
+          end
           local url = not http_seen and helpers.read(log):match("serving [^\n]* on (http://[%d%.]+:%d+)")
           if url then
             local st, body = helpers.http("GET", url .. "/status")
@@ -316,6 +319,7 @@ sg.sink "ksv_dd" { from = deduped, into = { connection = kafka, topic = "ksv_dd"
     assert.is_table(done, out)
     assert.same({ 200000, 200000, 0 }, { done.read, done.target, done.eta_s })
     assert.is_true(done.rate > 0)
+    assert.matches("rebuilding state %(source_and_view_state%): %d+/200000 offsets, %d+/s, ETA", shown)
     assert.is_table(http_seen, "/status did not show the rehydration")
     assert.equal(200000, http_seen.target)
     assert.matches("source ksv_rh_in: rebuilding state from offsets 0,0 up to 100000,100000 (200000 offsets), views " ..
