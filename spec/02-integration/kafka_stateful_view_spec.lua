@@ -270,7 +270,6 @@ sg.sink "ksv_dd" { from = deduped, into = { connection = kafka, topic = "ksv_dd"
       lines[i] = ('{"key":"o%d","value":"%d,%d","partition":%d}'):format(i % 50000, i % 3000, i % 10, i % 2)
     end
     local file = helpers.write_tmp(table.concat(lines, "\n") .. "\n", ".jsonl")
-    lines = nil
     assert.is_true(os.execute(("/usr/bin/python3 spec/helpers/kafka_produce.py %s ksv_rh_in <%s >/dev/null")
       :format(dev.brokers, file)) == 0)
     os.remove(file)
