@@ -15,8 +15,7 @@
 -- is skipped: on restart the source reads from its start offsets up to the
 -- committed offsets to rebuild upsert state WITHOUT emitting anything
 -- (rehydration: the topic is the truth; with stateful views downstream its
--- updates rebuild theirs too, source/rehydration.lua), then goes on from
--- there. A new
+-- updates rebuild theirs, source/rehydration.lua), then goes on. A new
 -- sink's snapshot is everything up to the high watermarks seen at start,
 -- at one time (its as_of).
 local core = require "sinkgate.core"
@@ -200,17 +199,8 @@ function M:seek(upper)
   if not self.positioned then self.mode = "rehydrate" end
 end
 
--- A stateful view below (view/input.lua): the rebuild after a restart
--- feeds its updates to fn(batch) through batch, rows at a time
--- (source/rehydration.lua), instead of dropping them.
-function M:set_replay(batch, fn, rows)
-  self.replay = { batch = batch, fn = fn, rows = rows }
-end
-
--- Rebuild progress for status: read, target, rate, eta_s, phase (or nil).
-function M:rehydration()
-  return rehydration.status(self)
-end
+-- set_replay: a stateful view below; rehydration: the rebuild's progress.
+M.set_replay, M.rehydration = rehydration.set_replay, rehydration.status
 
 function M:due(now)
   return quant(self, now) + 1
@@ -332,31 +322,20 @@ end
 -- arrives. nil, err on failure.
 local function catch_up(self, b, t, rehydrate, budget_ms)
   local target = self.target
-  local replay = rehydrate and self.replay
-  if rehydrate and self.layout.envelope == "none" and not replay then
-    -- no state to rebuild: skip to the target (a stateful view below
-    -- needs every insertion, so with a replay it reads)
+  if rehydrate and self.layout.envelope == "none" and not self.replay then
+    -- no state to rebuild (a stateful view below needs every insertion)
     for p, o in ipairs(target) do self.positions[p] = math.max(self.positions[p] or 0, o) end
     local ok, err = assign(self)
     return ok, err or true
   end
-  local scratch
-  if replay then
-    scratch = replay.batch
-  elseif rehydrate then
-    scratch = ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free)
-  end
-  if rehydrate then rehydration.begin(self, target) end
+  local scratch = rehydrate and rehydration.begin(self, target) or nil -- where rebuilt updates go
   self.target_cap = target
   local started, last_log = tonumber(C.sg_sys_now_ms()), self.last_catch_up_log
   self.catch_up_started = self.catch_up_started or started
   while not reached(self, target) and not self.stalled_why do
     if (budget_ms and tonumber(C.sg_sys_now_ms()) - started > budget_ms) or C.sg_sys_signal_pending() ~= 0 then
       self.target_cap, self.last_catch_up_log = nil, last_log
-      if replay then
-        local ok, err = rehydration.flush(self, replay)
-        if not ok then return nil, err end
-      end
+      if rehydrate then return rehydration.flush(self, false) end -- the views are whole up to here
       return true, false
     end
     local rc = poll(self, 100)
@@ -367,18 +346,13 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
         -- Quiet when rebuilding state, or refilling a snapshot split across
         -- transactions: its dead letters went out with its first part.
         local r = take(self, scratch or b, t, m, rehydrate or self.resumed)
-        if replay then
-          -- the updates go to the stateful views, a slice at a time
-          if scratch.nrows >= replay.rows then
-            local ok, err = rehydration.flush(self, replay)
-            if not ok then return nil, err end
-          end
-        elseif scratch then
-          C.sg_batch_clear(scratch)
+        if scratch then -- dropped, or to the stateful views a slice at a time
+          local ok, err = rehydration.taken(self, scratch)
+          if not ok then return nil, err end
         end
         if r == "stall" then break end
         self.positions[p] = off + 1
-        if rehydrate then rehydration.read(self) else self.counters.messages = self.counters.messages + 1 end
+        if not rehydrate then self.counters.messages = self.counters.messages + 1 end
         if over_limit(self) then break end
       end
     end
@@ -390,11 +364,10 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
         rehydrate and rehydration.summary(self) or "")
     end
   end
-  if replay then
-    local ok, err = rehydration.flush(self, replay)
+  if rehydrate then
+    local ok, err = rehydration.flush(self, true)
     if not ok then return nil, err end
   end
-  if rehydrate then rehydration.finish(self, self.stalled_why == nil) end
   self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
   local ok, err = assign(self) -- messages fetched past the target are read again from there
   return ok, err or true

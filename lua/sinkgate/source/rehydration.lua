@@ -17,7 +17,7 @@
 local core = require "sinkgate.core"
 local log = require "sinkgate.util.log"
 
-local C = core.C
+local C, ffi = core.C, core.ffi
 local M = {}
 
 local function now_ms() return tonumber(C.sg_sys_now_ms()) end
@@ -30,11 +30,26 @@ local function sum_read(self, r)
   return read
 end
 
--- The first call of a rebuild records where it starts; later calls (the
--- rebuild goes on at the next fill) keep it.
+-- A stateful view below (view/input.lua): the rebuild feeds its updates
+-- to fn(batch) through batch, `rows` at a time, instead of dropping them.
+function M.set_replay(self, batch, fn, rows)
+  self.replay = { batch = batch, fn = fn, rows = rows }
+end
+
+-- The batch the rebuilt updates go into: the replay's, or a scratch batch
+-- emptied after each message.
+local function scratch(self)
+  if self.replay then return self.replay.batch end
+  self.dropped = self.dropped or ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free)
+  return self.dropped
+end
+
+-- Called as each slice of a rebuild starts: the first one records where it
+-- starts (later ones, at the next fills, keep it). Returns the batch the
+-- rebuilt updates go into.
 function M.begin(self, target)
   local r = self.rehydration_state
-  if r and r.phase ~= "done" then return r end
+  if r and r.phase ~= "done" then return scratch(self) end
   r = { started = now_ms(), from = {}, to = {}, target = 0, messages = 0,
     phase = self.replay and "source_and_view_state" or "source_state" }
   for p, to in ipairs(target) do
@@ -44,33 +59,49 @@ function M.begin(self, target)
   self.rehydration_state = r
   log.info("source %s: rebuilding state from offsets %s up to %s (%d offsets)%s", self.relation.name,
     table.concat(r.from, ","), table.concat(r.to, ","), r.target, self.replay and ", views included" or "")
-  return r
+  return scratch(self)
 end
 
--- One message was read into the rebuilt state.
-function M.read(self)
+-- One message was taken into the batch scratch (from M.begin): dropped
+-- at once, or passed on to the replay when it holds replay.rows rows.
+-- true, or nil, err (a view failed: on_error = "fail", or its store).
+function M.taken(self, batch)
   local r = self.rehydration_state
   r.messages = r.messages + 1
+  local replay = self.replay
+  if not replay then
+    C.sg_batch_clear(batch)
+    return true
+  end
+  if batch.nrows < replay.rows then return true end
+  local ok, err = replay.fn(batch)
+  C.sg_batch_clear(batch)
+  return ok, err
 end
 
--- The replay batch through the views, then emptied. true, or nil, err
--- (a view failed: on_error = "fail", or its state store).
-function M.flush(_, replay)
-  if replay.batch.nrows == 0 then return true end
-  local ok, err = replay.fn(replay.batch)
-  C.sg_batch_clear(replay.batch)
-  if not ok then return nil, err end
-  return true
-end
-
-function M.finish(self, whole)
+-- The end of a slice: what the replay batch holds goes to the views, so
+-- their state is whole up to what was read whenever the sink gets control;
+-- done: the target is reached (or the source stalled). Returns true, false
+-- (catch_up's "not done yet" after a slice) or true, true at the end; nil,
+-- err when a view failed.
+function M.flush(self, done)
+  local replay = self.replay
+  if replay and replay.batch.nrows > 0 then
+    local ok, err = replay.fn(replay.batch)
+    C.sg_batch_clear(replay.batch)
+    if not ok then return nil, err end
+  end
+  if not done then return true, false end
   local r = self.rehydration_state
-  if not r or r.phase == "done" then return end
-  r.read, r.finished = sum_read(self, r), now_ms()
-  r.phase = whole and "done" or "stalled"
-  local secs = math.max(0.001, (r.finished - r.started) / 1000)
-  log.info("source %s: state rebuilt up to offsets %s: %d messages (%d offsets) in %.2fs, %.0f/s%s", self.relation.name,
-    table.concat(r.to, ","), r.messages, r.read, secs, r.read / secs, self.replay and ", views included" or "")
+  if r and r.phase ~= "done" then
+    r.read, r.finished = sum_read(self, r), now_ms()
+    r.phase = self.stalled_why and "stalled" or "done"
+    local secs = math.max(0.001, (r.finished - r.started) / 1000)
+    log.info("source %s: state rebuilt up to offsets %s: %d messages (%d offsets) in %.2fs, %.0f/s%s",
+      self.relation.name, table.concat(r.to, ","), r.messages, r.read, secs, r.read / secs,
+      replay and ", views included" or "")
+  end
+  return true, true
 end
 
 -- The status object: read, target, rate, eta_s, phase (nil when the source
