@@ -16,7 +16,8 @@
 -- state_memory, then under state_dir. The store is a cache: rewind empties
 -- it, and seek(upper) rebuilds it by replaying the input up to upper with
 -- the output discarded (a restart resumes at the committed frontier with
--- the state it had there).
+-- the state it had there); over a Kafka source, the source's own rebuild
+-- feeds it instead, in slices (replay_from_source).
 --
 -- A view's Lua error (a function raised, or returned a row that does not
 -- fit the columns, or a map changed an inherited key) follows the sink's
@@ -38,6 +39,11 @@ local M = {}
 M.__index = M
 
 local SCRATCH_ROWS = 4096
+-- Rows a Kafka source's rebuild hands the views at a time: small enough
+-- that the views' work mostly falls inside the source's ~100 ms slice
+-- (what is left runs when the slice ends), large enough that a state
+-- store's commit per batch stays cheap.
+local REPLAY_ROWS = 512
 
 -- A view's per-row path reads several columns through the row view's
 -- __index and writes several through the generated writer; with LuaJIT's
@@ -380,7 +386,7 @@ function M:replay_from_source(upper)
     self.replaying = nil
     C.sg_batch_clear(discard)
     return ok, err
-  end, SCRATCH_ROWS)
+  end, REPLAY_ROWS)
   self.src:seek(upper)
 end
 
