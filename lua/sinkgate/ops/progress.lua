@@ -1,10 +1,11 @@
 -- sinkgate.ops.progress — how far long work has got: a snapshot being
 -- sent (updates done of total), a Kafka source rebuilding its state after
 -- a restart (offsets read of target, source/rehydration.lua) and a
--- realtime sink catching up a backlog (event time caught up of time behind). On a terminal, one line on stderr
--- rewritten in place (done/total, rate, ETA) that log lines clear first;
--- off a terminal, a log line per sink at the status interval. Work that
--- ends within SHOW_AFTER_MS never shows.
+-- realtime sink catching up a backlog (event time caught up of time
+-- behind). On a terminal, one line on stderr rewritten in place
+-- (done/total, rate, ETA) that log lines clear first; off a terminal, a
+-- log line per sink at the status interval. Work that ends within
+-- SHOW_AFTER_MS never shows.
 local log = require "sinkgate.util.log"
 
 local M = {}
