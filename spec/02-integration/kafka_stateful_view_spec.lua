@@ -367,5 +367,12 @@ sg.sink "ksv_dbz" { from = per_customer, into = { connection = kafka, topic = "k
     if done.elapsed_s >= 2.5 then
       assert.matches("progress: rebuilding state ksv_rh: %d+/200000 offsets %(%d+%%%), %d+/s, ETA %S+", out)
     end
+    -- and the source's own line every 5 s
+    if done.elapsed_s >= 6 then
+      assert.matches("source ksv_rh_in: rebuilding state: still reading up to offsets 100000,100000 %(at %d+,%d+%), " ..
+        "%d+/200000 offsets %(%d+%%%), %d+/s, ETA %S+", out)
+    end
+    assert.matches("source ksv_rh_in: state rebuilt up to offsets 100000,100000: 200000 messages (200000 offsets)",
+      out, 1, true)
   end)
 end)
