@@ -203,18 +203,9 @@ local function plan_sink(s, problems)
     source_relation = source_rel, -- plugins: the input's relation when a transform changes it
   }
   if o.from.kind == "view" then
-    local root
-    root, plan.views = view_plan.chain(o.from)
-    -- A distinct_on/group_by view rebuilds its state after a restart by
-    -- replaying its input below the committed frontier; a Kafka source
-    -- rehydrates its own upsert state but does not replay its output yet.
-    for _, v in ipairs(root.kind == "kafka" and plan.views or {}) do
-      if v.plan.kind ~= "stateless" then
-        local_problems[#local_problems + 1] = ("%s.from: view %s (%s) over Kafka source %s: distinct_on and group_by " ..
-          "views over Kafka sources are not supported yet; use a stateless view there, or an UPSERT source keyed " ..
-          "on the distinct key"):format(s.path, v.plan.relation.name, v.plan.kind, root.opts.topic)
-      end
-    end
+    -- distinct_on/group_by over a Kafka source: their state is rebuilt
+    -- from the source's own rehydration after a restart (view/input.lua)
+    plan.views = select(2, view_plan.chain(o.from))
   end
   if #local_problems == 0 then rules.debezium_partition_by(plan, s.path, local_problems) end
   if #local_problems == 0 and (format_name(kf) == "avro" or format_name(vf) == "avro") then

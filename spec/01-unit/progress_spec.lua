@@ -56,4 +56,18 @@ describe("progress", function()
     p:update({ snap_sink(5, 10) }, 5000)
     assert.equal(0, #written)
   end)
+
+  it("shows a Kafka source rebuilding its state, offsets read of the target, until it is done", function()
+    local p = progress.new(true, 10000)
+    local rh = { phase = "source_and_view_state", read = 0, target = 4000 }
+    local s = { name = "r", state = "running", input = { rehydration = function() return rh end } }
+    p:update({ s }, 0)
+    rh.read = 1000
+    p:update({ s }, 1000) -- 1000 in 1 s: 3000 left at 1000/s
+    assert.equal("\r\27[Krebuilding state r: 1000/4000 offsets (25%), 1000/s, ETA 3s", table.concat(written))
+    rh.phase, rh.read = "done", 4000
+    written = {}
+    p:update({ s }, 2000) -- done: the line goes
+    assert.equal("\r\27[K", table.concat(written))
+  end)
 end)

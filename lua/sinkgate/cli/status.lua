@@ -35,6 +35,11 @@ local function show(doc, raw, as_json)
         log.out(("    view state: %s keys (%s on disk), %s B in memory, %s B on disk"):format(tostring(vs.keys),
           tostring(vs.keys_on_disk), tostring(vs.bytes_in_memory), tostring(vs.bytes_on_disk)))
       end
+      local rh = s.rehydration -- a Kafka source rebuilding its (and its views') state after a restart
+      if type(rh) == "table" and rh.phase ~= "done" then
+        log.out(("    rebuilding state (%s): %s/%s offsets, %s/s, ETA %s"):format(tostring(rh.phase), tostring(rh.read),
+          tostring(rh.target), tostring(rh.rate), rh.eta_s and (tostring(rh.eta_s) .. "s") or "?"))
+      end
     end
   end
 end

@@ -1,9 +1,11 @@
 -- sinkgate.ops.progress — how far long work has got: a snapshot being
--- sent (updates done of total) and a realtime sink catching up a backlog
--- (event time caught up of time behind). On a terminal, one line on stderr
--- rewritten in place (done/total, rate, ETA) that log lines clear first;
--- off a terminal, a log line per sink at the status interval. Work that
--- ends within SHOW_AFTER_MS never shows.
+-- sent (updates done of total), a Kafka source rebuilding its state after
+-- a restart (offsets read of target, source/rehydration.lua) and a
+-- realtime sink catching up a backlog (event time caught up of time
+-- behind). On a terminal, one line on stderr rewritten in place
+-- (done/total, rate, ETA) that log lines clear first; off a terminal, a
+-- log line per sink at the status interval. Work that ends within
+-- SHOW_AFTER_MS never shows.
 local log = require "sinkgate.util.log"
 
 local M = {}
@@ -26,6 +28,8 @@ end
 local function measure(s, now)
   if s.snap and s.snap.n > 0 then return "snapshot", s.snapshot_done or 0, s.snap.n, "updates" end
   local inp = s.input
+  local r = inp and inp.rehydration and inp:rehydration()
+  if r and r.phase ~= "done" and r.phase ~= "stalled" then return "rehydration", r.read, r.target, "offsets" end
   if s.state == "running" and inp and inp.realtime and s.upper then
     local upper, due = tonumber(s.upper), now
     if due - upper > M.BACKLOG_MS then return "backlog", upper, due, "ms" end
@@ -43,12 +47,13 @@ end
 -- The text of one job: "snapshot orders: 12000/50000 updates (24%), 3000/s, ETA 13s".
 local function describe(j, now)
   local elapsed = math.max(1, now - j.started)
-  if j.kind == "snapshot" then
+  if j.kind == "snapshot" or j.kind == "rehydration" then
     local done, total = j.done, j.total
     local rate = (done - j.done0) * 1000 / elapsed
     local eta = rate > 0 and duration((total - done) / rate * 1000) or "?"
-    return ("snapshot %s: %d/%d updates (%d%%), %.0f/s, ETA %s"):format(j.name, done, total,
-      math.floor(done * 100 / total), rate, eta)
+    return ("%s %s: %d/%d %s (%d%%), %.0f/s, ETA %s"):format(j.kind == "snapshot" and "snapshot" or "rebuilding state",
+      j.name, done, total, j.kind == "snapshot" and "updates" or "offsets", math.floor(done * 100 / math.max(total, 1)),
+      rate, eta)
   end
   -- backlog: done is the frontier, total the wall clock; the target moves
   -- at 1 ms per ms, so the gap closes at (speed - 1).

@@ -273,6 +273,8 @@ function M:status()
   st.errors = self.problems:report() -- runtime errors by kind: first/last message, what was dropped
   st.view_state = self.input.state_stats and self.input:state_stats() or nil -- views: keys, bytes in memory, on disk
   if self.input.status then st.source = self.input:status() end
+  -- a Kafka source rebuilding its (and its views') state: read, target, rate, eta_s, phase
+  st.rehydration = self.input.rehydration and self.input:rehydration() or nil
   return st
 end
 

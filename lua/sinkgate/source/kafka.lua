@@ -14,7 +14,8 @@
 -- so a message below the committed offsets is never emitted twice and none
 -- is skipped: on restart the source reads from its start offsets up to the
 -- committed offsets to rebuild upsert state WITHOUT emitting anything
--- (rehydration: the topic is the truth), then goes on from there. A new
+-- (rehydration: the topic is the truth; with stateful views downstream its
+-- updates rebuild theirs, source/rehydration.lua), then goes on. A new
 -- sink's snapshot is everything up to the high watermarks seen at start,
 -- at one time (its as_of).
 local core = require "sinkgate.core"
@@ -22,6 +23,7 @@ local envelope = require "sinkgate.source.kafka_envelope"
 local fmt = require "sinkgate.source.kafka_format"
 local kafka_conf = require "sinkgate.run.kafka_conf"
 local log = require "sinkgate.util.log"
+local rehydration = require "sinkgate.source.rehydration"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -167,6 +169,7 @@ function M:rewind()
   self.positions = copy(self.start_offsets)
   self.env:reset()
   self.time_open, self.positioned, self.mode, self.stalled_why = nil, false, "snapshot", nil
+  self.rehydration_state = nil
   local ok, err = assign(self)
   if not ok then self.failure = err end
 end
@@ -187,6 +190,9 @@ function M:seek(upper)
   if self.time_open and self.time_open < upper then self.time_open = nil end
   if not self.positioned then self.mode = "rehydrate" end
 end
+
+-- set_replay: a stateful view below; rehydration: the rebuild's progress.
+M.set_replay, M.rehydration = rehydration.set_replay, rehydration.status
 
 function M:due(now)
   return quant(self, now) + 1
@@ -308,18 +314,20 @@ end
 -- arrives. nil, err on failure.
 local function catch_up(self, b, t, rehydrate, budget_ms)
   local target = self.target
-  if rehydrate and self.layout.envelope == "none" then
+  if rehydrate and self.layout.envelope == "none" and not self.replay then
+    -- no state to rebuild (a stateful view below needs every insertion)
     for p, o in ipairs(target) do self.positions[p] = math.max(self.positions[p] or 0, o) end
     local ok, err = assign(self)
     return ok, err or true
   end
-  local scratch = rehydrate and ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free) or nil
+  local scratch = rehydrate and rehydration.begin(self, target) or nil -- where rebuilt updates go
   self.target_cap = target
   local started, last_log = tonumber(C.sg_sys_now_ms()), self.last_catch_up_log
   self.catch_up_started = self.catch_up_started or started
   while not reached(self, target) and not self.stalled_why do
     if (budget_ms and tonumber(C.sg_sys_now_ms()) - started > budget_ms) or C.sg_sys_signal_pending() ~= 0 then
       self.target_cap, self.last_catch_up_log = nil, last_log
+      if rehydrate then return rehydration.flush(self, false) end -- the views are whole up to here
       return true, false
     end
     local rc = poll(self, 100)
@@ -330,7 +338,10 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
         -- Quiet when rebuilding state, or refilling a snapshot split across
         -- transactions: its dead letters went out with its first part.
         local r = take(self, scratch or b, t, m, rehydrate or self.resumed)
-        if scratch then C.sg_batch_clear(scratch) end
+        if scratch then -- dropped, or to the stateful views a slice at a time
+          local ok, err = rehydration.taken(self, scratch)
+          if not ok then return nil, err end
+        end
         if r == "stall" then break end
         self.positions[p] = off + 1
         if not rehydrate then self.counters.messages = self.counters.messages + 1 end
@@ -340,9 +351,14 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     local now = tonumber(C.sg_sys_now_ms())
     if now - self.catch_up_started > 5000 and (not last_log or now - last_log > 5000) then
       last_log = now
-      log.info("source %s: %s: still reading up to offsets %s (at %s)", self.relation.name,
-        rehydrate and "rebuilding state" or "snapshot", table.concat(target, ","), table.concat(self.positions, ","))
+      log.info("source %s: %s: still reading up to offsets %s (at %s)%s", self.relation.name,
+        rehydrate and "rebuilding state" or "snapshot", table.concat(target, ","), table.concat(self.positions, ","),
+        rehydrate and rehydration.summary(self) or "")
     end
+  end
+  if rehydrate then
+    local ok, err = rehydration.flush(self, true)
+    if not ok then return nil, err end
   end
   self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
   local ok, err = assign(self) -- messages fetched past the target are read again from there

@@ -16,7 +16,8 @@
 -- state_memory, then under state_dir. The store is a cache: rewind empties
 -- it, and seek(upper) rebuilds it by replaying the input up to upper with
 -- the output discarded (a restart resumes at the committed frontier with
--- the state it had there).
+-- the state it had there); over a Kafka source, the source's own rebuild
+-- feeds it instead, in slices (replay_from_source).
 --
 -- A view's Lua error (a function raised, or returned a row that does not
 -- fit the columns, or a map changed an inherited key) follows the sink's
@@ -38,6 +39,11 @@ local M = {}
 M.__index = M
 
 local SCRATCH_ROWS = 4096
+-- Rows a Kafka source's rebuild hands the views at a time: small enough
+-- that the views' work mostly falls inside the source's ~100 ms slice
+-- (what is left runs when the slice ends), large enough that a state
+-- store's commit per batch stays cheap.
+local REPLAY_ROWS = 512
 
 -- A view's per-row path reads several columns through the row view's
 -- __index and writes several through the generated writer; with LuaJIT's
@@ -211,7 +217,7 @@ end
 -- committed offsets, the offsets that go into the progress record, lag
 -- commits, a stall, its status): the sink looks these up on its input, so
 -- a view has them exactly when its source does.
-local OPTIONAL = { "prepare", "resume_state", "committed", "stalled", "status", "lag" }
+local OPTIONAL = { "prepare", "resume_state", "committed", "stalled", "status", "lag", "rehydration" }
 
 function M:delegate_optional()
   for _, name in ipairs(OPTIONAL) do
@@ -252,6 +258,7 @@ function M:view_error(e)
     -- state is no longer whole, so the sink stops whatever on_error says
     return ("%s: %s: %s"):format(self.decl.where, self.decl.path or "view", e)
   end
+  if self.replaying and not self.fail_on_error then return end -- counted when the row first ran
   local fn, path, msg
   if type(e) == "table" and e.view_error then
     fn, path, msg = e.fn, e.path, e.msg
@@ -342,6 +349,7 @@ function M:seek(upper)
     self.failure = err
     return
   end
+  if self.src.set_replay then return self:replay_from_source(upper) end
   local discard = ffi.gc(C.sg_batch_new(self.relation:c_schema(), SCRATCH_ROWS), C.sg_batch_free)
   local t0, rebuilding = C.sg_sys_mono_ns(), self.src:next_time() < upper
   if rebuilding then
@@ -361,6 +369,24 @@ function M:seek(upper)
     log.info("sink %s: view state rebuilt up to frontier %s: %d keys (%d on disk) in %.2fs", self.sink_name or "?",
       tostring(upper), st.keys, st.keys_on_disk, tonumber(C.sg_sys_mono_ns() - t0) / 1e9)
   end
+  self.src:seek(upper)
+end
+
+-- A Kafka source rebuilds in steps (~100 ms per fill, the sink's other
+-- work goes on, nothing is committed meanwhile) from its start offsets up
+-- to the committed ones: its updates (upsert retraction + insertion pairs,
+-- every insertion of envelope none, Debezium diffs) run through the stages
+-- into a discarded batch as it reads, so the views' state is rebuilt with
+-- the source's before anything new is produced (source/rehydration.lua).
+function M:replay_from_source(upper)
+  local discard = ffi.gc(C.sg_batch_new(self.relation:c_schema(), SCRATCH_ROWS), C.sg_batch_free)
+  self.src:set_replay(self.scratch, function()
+    self.replaying = true
+    local ok, err = self:run(discard)
+    self.replaying = nil
+    C.sg_batch_clear(discard)
+    return ok, err
+  end, REPLAY_ROWS)
   self.src:seek(upper)
 end
 
