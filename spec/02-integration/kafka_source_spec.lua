@@ -204,6 +204,31 @@ describe("sg.source.kafka", function()
     assert.same({ a = cjson.null, b = { key = "b", text = "4" } }, { a = last.a.value, b = last.b and last.b.value })
   end)
 
+  it("refuses to resume offsets recorded for another source topic (a new timeline needs a new version)", function()
+    ks.produce(dev, "moved_a", { { key = "a", value = "1" } })
+    ks.produce(dev, "moved_b", { { key = "b", value = "2" } })
+    local function cfg(topic, version, name)
+      return HEAD .. ([[local src = sg.source.kafka { name = %q, connection = kafka, topic = %q, key_format = "text",
+        value_format = "text", envelope = "upsert" }
+      sg.sink "moved_out" { from = src, into = { connection = kafka, topic = "moved_out" }, key = { "key" },
+        format = "json", envelope = "upsert", version = %d }]]):format(name or "orders", topic, version)
+    end
+    local r = ks.run(dev, cfg("moved_a", 1))
+    assert.equal(0, r.rc, r.err)
+    r = ks.run(dev, cfg("moved_b", 1)) -- same source name, another topic
+    assert.equal(1, r.rc, r.err)
+    assert.matches("committed progress holds offsets of topic moved_a, but the source now reads moved_b", r.err)
+    r = ks.run(dev, cfg("moved_b", 1, "orders_b")) -- another input altogether
+    assert.equal(1, r.rc, r.err)
+    assert.matches("was written reading input orders, but this sink now reads orders_b", r.err)
+    r = ks.run(dev, cfg("moved_b", 2)) -- a new version starts a new timeline: b's snapshot
+    assert.equal(0, r.rc, r.err)
+    local keys = {}
+    for _, m in ipairs(helpers.tail(dev, "moved_out")) do keys[#keys + 1] = m.key.key end
+    table.sort(keys)
+    assert.same({ "a", "b" }, keys)
+  end)
+
   it("UPSERT Avro key and value (the example's shape)", function()
     local kschema = "string"
     local vschema = { type = "record", name = "v", fields = { { name = "qty", type = "int" } } }

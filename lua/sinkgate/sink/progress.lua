@@ -45,6 +45,17 @@ local function identity_json(id)
   return "{" .. table.concat(parts, ",") .. "}"
 end
 
+-- nil when the record's inputs include name (or it has none: an older
+-- record), else why not: a sink resumed over another input would keep the
+-- old input's rows in its topic with nothing to retract them.
+function M.input_change(sources, name)
+  if not sources or next(sources) == nil or sources[name] then return nil end
+  local was = {}
+  for k in pairs(sources) do was[#was + 1] = k end
+  table.sort(was)
+  return ("was written reading input %s, but this sink now reads %s"):format(table.concat(was, ", "), name)
+end
+
 local function sources_json(sources)
   local names = {}
   for name in pairs(sources) do names[#names + 1] = name end
@@ -60,6 +71,8 @@ local function sources_json(sources)
         local xs = {}
         for n, x in ipairs(v) do xs[n] = int(x) end
         v = "[" .. table.concat(xs, ",") .. "]"
+      elseif type(v) == "string" then -- e.g. a Kafka source's topic
+        v = cjson.encode(v)
       else
         v = int(v)
       end

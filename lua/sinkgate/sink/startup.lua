@@ -215,6 +215,12 @@ function phases.resume(self, now)
         "mix data. Either restore the old setting, or bump this sink's version to %d to start a new timeline (the new " ..
         "setting gets a full snapshot)"):format(rec.version, table.concat(changes, "; "), o.version + 1), true
     end
+    local input_why = progress.input_change(rec.sources, self:source_name())
+    if input_why then
+      return nil, ("the committed progress of version %d %s. Resuming it would mix the old input's output with the " ..
+        "new one's. Either restore the old input, or bump this sink's version to %d to start a new timeline (with a " ..
+        "full snapshot)"):format(rec.version, input_why, o.version + 1), true
+    end
   end
   count_recovered(self, rec)
   if not rec then

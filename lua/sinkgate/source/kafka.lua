@@ -10,7 +10,7 @@
 -- Positions: the next offset per partition of what has been filled into
 -- the sink's batch. resume_state() is written into the sink's progress
 -- record in the same transaction as the data (sink.lua M:record):
---   {"start": time origin, "start_offsets": [..], "offsets": [..]}
+--   {"topic": t, "start": time origin, "start_offsets": [..], "offsets": [..]}
 -- so a message below the committed offsets is never emitted twice and none
 -- is skipped: on restart the source reads from its start offsets up to the
 -- committed offsets to rebuild upsert state WITHOUT emitting anything
@@ -135,6 +135,12 @@ function M:prepare(saved, now)
   n, err = partition_count(self)
   if not n then return nil, err end
   if saved and type(saved.offsets) == "table" then
+    -- offsets of another topic mean nothing here (older records lack the topic)
+    if saved.topic and saved.topic ~= self.o.topic then
+      return nil, ("source %s: this sink's committed progress holds offsets of topic %s, but the source now reads %s. " ..
+        "Either restore the old topic, or bump the sink's version to start a new timeline (with a new snapshot)")
+        :format(self.relation.name, saved.topic, self.o.topic), true
+    end
     local pinned, why, hard = fmt.pin_recorded(self.o, self.layout, saved, self.relation.name)
     if not pinned then return nil, why, hard end
     self.start_offsets, self.target = copy(saved.start_offsets or {}), copy(saved.offsets)
@@ -202,7 +208,7 @@ function M.exhausted() return false end
 
 function M:resume_state()
   local ids = self.layout.schema_ids or {}
-  return { start = self.start, start_offsets = copy(self.start_offsets), offsets = copy(self.positions),
+  return { topic = self.o.topic, start = self.start, start_offsets = copy(self.start_offsets), offsets = copy(self.positions),
     key_schema = ids.key, value_schema = ids.value }
 end
 
