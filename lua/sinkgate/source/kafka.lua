@@ -200,7 +200,16 @@ function M:due(now)
   return quant(self, now) + 1
 end
 
-function M.exhausted() return false end
+-- stop_at_end: everything up to the stop offsets (fill sets them) has been
+-- filled. Otherwise a topic never ends.
+function M:exhausted()
+  local stop = self.stop_offsets
+  if not stop then return false end
+  for p, o in ipairs(stop) do
+    if (self.positions[p] or 0) < o then return false end
+  end
+  return true
+end
 
 function M:resume_state()
   local ids = self.layout.schema_ids or {}
@@ -388,6 +397,11 @@ function M:fill(b, until_time, max_rows)
     end
   end
   if self.stalled_why then return 0 end
+  if self.o.stop_at_end and not self.stop_offsets then
+    local n, err = partition_count(self)
+    if n then self.stop_offsets, err = high_watermarks(self, n) end
+    if not self.stop_offsets then return nil, err end
+  end
   local now = tonumber(C.sg_sys_now_ms())
   if now >= self.next_refresh then refresh(self, now) end
   local t = self.time_open or math.max(quant(self, now), self.floor)
@@ -398,8 +412,9 @@ function M:fill(b, until_time, max_rows)
     if rc ~= 1 and rc ~= 2 then break end
     if rc == 1 then
       local p, off = self.msg.partition + 1, tonumber(self.msg.offset)
-      -- Below the position: already filled (never emitted twice).
-      if off >= (self.positions[p] or 0) then
+      -- Below the position: already filled (never emitted twice); past the
+      -- stop offsets (stop_at_end): not read.
+      if off >= (self.positions[p] or 0) and not (self.stop_offsets and off >= (self.stop_offsets[p] or 0)) then
         local r = take(self, b, t, current(self), false)
         if r == "stall" then break end
         self.positions[p] = off + 1
