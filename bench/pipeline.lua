@@ -49,7 +49,7 @@ sg.sink "pipe_%s_%d" { from = src, into = { connection = kafka, topic = "pipe_%s
 ]]):format(topic, s.format, s.id, run_no, s.id, s.format)
 end
 
-local function json_line(ctx, out, what)
+local function json_line(out, what)
   local cjson = require "cjson"
   local ok, r = pcall(cjson.decode, out:match("{[^\n]-}\n?$") or "")
   if not ok then error(what .. " failed:\n" .. out, 0) end
@@ -97,13 +97,13 @@ local function seed(ctx, s, topic, n)
   if s.avro then
     avro = (" --avro %d %d"):format(register(ctx, topic .. "-key", KEY_SCHEMA), register(ctx, topic .. "-value", VALUE_SCHEMA))
   end
-  json_line(ctx, ctx.sh(("%s seed %s %s %d%s"):format(BASE, ctx.env.SINKGATE_BROKERS, topic, n, avro)), "seeding " .. topic)
+  json_line(ctx.sh(("%s seed %s %s %d%s"):format(BASE, ctx.env.SINKGATE_BROKERS, topic, n, avro)), "seeding " .. topic)
 end
 
 local function baseline(ctx, s, ceiling)
   local avro = s.avro and (" --avro %d %d"):format(latest_id(ctx, "pipe_" .. s.id .. "_out-key"),
     latest_id(ctx, "pipe_" .. s.id .. "_out-value")) or ""
-  return json_line(ctx, ctx.sh(("%s pipe %s pipe_%s_in pipe_%s_out%s%s"):format(BASE, ctx.env.SINKGATE_BROKERS, s.id, s.id,
+  return json_line(ctx.sh(("%s pipe %s pipe_%s_in pipe_%s_out%s%s"):format(BASE, ctx.env.SINKGATE_BROKERS, s.id, s.id,
     avro, ceiling and " --ceiling" or "")), "raw pipeline")
 end
 
