@@ -19,6 +19,7 @@
 -- at one time (its as_of).
 local core = require "sinkgate.core"
 local envelope = require "sinkgate.source.kafka_envelope"
+local kafka_message = require "sinkgate.source.kafka_message"
 local kafka_conf = require "sinkgate.run.kafka_conf"
 local log = require "sinkgate.util.log"
 
@@ -60,19 +61,11 @@ end
 
 local function open(self)
   if self.c then return true end
-  local keys, vals = kafka_conf.for_connection(self.o.connection.opts, {})
+  -- Nagle would hold each fetch request behind a delayed ACK (the connection's own options win)
+  local keys, vals = kafka_conf.for_connection(self.o.connection.opts, { ["socket.nagle.disable"] = "true" })
   if not keys then return nil, vals end
   keys[#keys + 1] = "group.id"
   vals[#vals + 1] = (self.o.group_id_prefix or "sinkgate-source-") .. (self.sink and self.sink.name or self.relation.name)
-  -- Nagle delays each fetch request behind the previous one's delayed ACK
-  -- (~40 ms): reading crawled at ~10k messages/s. The connection's own
-  -- properties still win.
-  local nagle = false
-  for _, k in ipairs(keys) do nagle = nagle or k == "socket.nagle.disable" end
-  if not nagle then
-    keys[#keys + 1] = "socket.nagle.disable"
-    vals[#vals + 1] = "true"
-  end
   local ck, kk = core.strings(keys)
   local cv, kv = core.strings(vals)
   local c = C.sg_consumer_new(ck, cv, #keys, self.o.topic, core.errbuf, core.ERRLEN)
@@ -209,8 +202,7 @@ function M:due(now)
   return quant(self, now) + 1
 end
 
--- stop_at_end: everything up to the stop offsets (fill sets them) has been
--- filled. Otherwise a topic never ends.
+-- stop_at_end: filled up to the stop offsets (set by fill); else never.
 function M:exhausted()
   local stop = self.stop_offsets
   if not stop then return false end
@@ -230,43 +222,7 @@ end
 ------------------------------------------------------------------------------
 -- Messages.
 
-local function str(p, len, null)
-  if null ~= 0 then return nil end
-  return ffi.string(p, len)
-end
-
-local name, val, len = ffi.new("const char *[1]"), ffi.new("const void *[1]"), ffi.new("size_t[1]")
-
--- Shared by every message without headers: never written to (the
--- envelopes and the dead-letter path only read a message's headers).
-local NO_HEADERS = setmetatable({}, { __newindex = function() error("NO_HEADERS is read-only", 2) end })
-
--- The polled message as a Lua table. One table per source, refilled for
--- each message (a new table per message cost more than the JSON decoding
--- in the pipeline benchmark): callers copy what they keep (kafka_envelope
--- stores fields, dead letters copy key and value), never m itself.
-local function current(self)
-  local x, m = self.msg, self.cur
-  if not m then
-    m = {}
-    self.cur = m
-  end
-  m.partition, m.offset, m.timestamp = x.partition, tonumber(x.offset), tonumber(x.timestamp)
-  m.key, m.value = str(x.key, x.key_len, x.key_null), str(x.value, x.value_len, x.value_null)
-  local nh = x.nheaders
-  if nh == 0 then
-    m.headers = NO_HEADERS
-  else
-    local hs = {}
-    for i = 0, nh - 1 do
-      if C.sg_consumer_header(self.c, i, name, val, len) == 0 then
-        hs[#hs + 1] = { key = ffi.string(name[0]), value = val[0] ~= nil and ffi.string(val[0], len[0]) or nil }
-      end
-    end
-    m.headers = hs
-  end
-  return m
-end
+local current = kafka_message.current
 
 -- A message that does not decode, by policy; returns "skip" or "stall".
 -- quiet: met again while rehydrating (it was dealt with the first time).
@@ -338,10 +294,9 @@ local function poll(self, timeout_ms)
   return rc
 end
 
--- Called once per polled message while catching up: first the partition
--- last found short of target (positions only grow towards a fixed target),
--- so the scan, whose inner loop also kept LuaJIT from compiling the
--- caller's loop, runs only when that partition has arrived.
+-- Per polled message while catching up: first the partition last found
+-- short (positions only grow), so the scan — its inner loop also kept
+-- LuaJIT from compiling the caller's loop — runs only once that one arrived.
 local function reached(self, target)
   local p = self.short_of
   if p and self.short_target == target and (self.positions[p] or 0) < target[p] then return false end
