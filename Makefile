@@ -101,9 +101,14 @@ $(BUILD)/encode_bench: bench/encode_bench.c $(CORE_OBJ)
 $(BUILD)/baseline: bench/baseline.c $(CORE_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+# The Kafka→Kafka pipelines' raw baseline and input seeder (bench/pipeline.lua).
+$(BUILD)/pipeline_baseline: bench/pipeline_baseline.c $(CORE_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
 bench:
 	@sh scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all $(BUILD)/encode_bench $(BUILD)/decode_bench $(BUILD)/baseline
+	@$(MAKE) --no-print-directory all $(BUILD)/encode_bench $(BUILD)/decode_bench $(BUILD)/baseline \
+	  $(BUILD)/pipeline_baseline
 	@luajit bench/run.lua
 
 # Fuzz targets (fuzz/): clang's libFuzzer with ASan + UBSan. The core is

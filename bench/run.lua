@@ -8,6 +8,13 @@
 -- writes bench/results/latest.md, ending with the decoders' ns/message
 -- (bench/decode.lua). `luajit bench/run.lua decode` runs that part alone
 -- and replaces only its section of latest.md.
+--
+-- Extension modules (EXTENSIONS below) add scenarios kept in their own
+-- files: each returns { name, BEGIN, END, topics, run(ctx) -> report
+-- lines } (bench/pipeline.lua has the details). A full run calls each after
+-- the scenarios above, on the same dev broker; `luajit bench/run.lua NAME`
+-- runs one alone and replaces only its section (between BEGIN and END) of
+-- latest.md. BENCH_SCENARIOS letters select their scenarios too.
 package.path = "lua/?.lua;build/lua/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 
@@ -18,6 +25,19 @@ if arg[1] == "decode" then
   decode_bench.update("bench/results/latest.md", lines)
   io.stderr:write("bench: decode section of bench/results/latest.md updated\n")
   os.exit(0)
+end
+
+local EXTENSIONS = { "bench/pipeline.lua" }
+local extensions, alone = {}, nil
+for i, path in ipairs(EXTENSIONS) do
+  extensions[i] = dofile(path)
+  if arg[1] == extensions[i].name then alone = extensions[i] end
+end
+if arg[1] and arg[1] ~= "" and not alone then
+  io.stderr:write("usage: luajit bench/run.lua [decode")
+  for _, e in ipairs(extensions) do io.stderr:write("|", e.name) end
+  io.stderr:write("]\n")
+  os.exit(2)
 end
 
 local socket = require "socket"
@@ -51,9 +71,10 @@ end
 
 local env_file = os.tmpname()
 os.remove(env_file)
-local dev_pid = tonumber(sh(("%s dev --env-file %s --topics bench_a:4,bench_b:4,bench_c:4,bench_d:4,bench_e:4," ..
-  "bench_f:4,bench_g:4,bench_h:4,bench_i:4,bench_kcat:4,bench_base:4,bench_lat:4,bench_rss:4 > /dev/null 2>&1 & echo $!")
-  :format(BIN, env_file)))
+local topics = "bench_a:4,bench_b:4,bench_c:4,bench_d:4,bench_e:4,bench_f:4,bench_g:4,bench_h:4,bench_i:4," ..
+  "bench_kcat:4,bench_base:4,bench_lat:4,bench_rss:4"
+for _, e in ipairs(extensions) do topics = topics .. "," .. e.topics end
+local dev_pid = tonumber(sh(("%s dev --env-file %s --topics %s > /dev/null 2>&1 & echo $!"):format(BIN, env_file, topics)))
 local env
 for _ = 1, 100 do
   local f = io.open(env_file)
@@ -71,6 +92,45 @@ assert(env, "sinkgate dev did not start")
 local ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s SINKGATE_PLUGIN_PATH=%s/plugins "):format(env.SINKGATE_BROKERS,
   env.SINKGATE_REGISTRY, sh("pwd"):gsub("\n", ""))
 local function cleanup() os.execute("kill " .. dev_pid .. " 2>/dev/null") end
+
+-- What an extension's run(ctx) gets.
+local function ext_ctx()
+  return { env = env, ENV = ENV, BIN = BIN, sh = sh, median = median, rows = ROWS, rounds = ROUNDS,
+    only = os.getenv("BENCH_SCENARIOS") }
+end
+
+-- Replaces the text between begin_mark and end_mark of path (appends it
+-- when the markers are missing); lines include the markers.
+local function update_section(path, lines, begin_mark, end_mark)
+  local f = io.open(path)
+  local text = f and f:read("*a") or ""
+  if f then f:close() end
+  local section = table.concat(lines, "\n")
+  local b, e = text:find(begin_mark, 1, true), select(2, text:find(end_mark, 1, true))
+  if b and e then
+    text = text:sub(1, b - 1) .. section .. text:sub(e + 1)
+  else
+    text = text .. (text:match("\n$") and "" or "\n") .. "\n" .. section .. "\n"
+  end
+  os.execute("mkdir -p bench/results")
+  f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+if alone then
+  local ok, lines = pcall(alone.run, ext_ctx())
+  cleanup()
+  if not ok then error(lines, 0) end
+  io.stdout:write(table.concat(lines, "\n"), "\n")
+  if os.getenv("BENCH_SCENARIOS") then
+    io.stderr:write("bench: partial run (BENCH_SCENARIOS); bench/results/latest.md left as it was\n")
+  else
+    update_section("bench/results/latest.md", lines, alone.BEGIN, alone.END)
+    io.stderr:write(("bench: %s section of bench/results/latest.md updated\n"):format(alone.name))
+  end
+  os.exit(0)
+end
 
 ------------------------------------------------------------------------------
 -- Scenarios.
@@ -205,6 +265,12 @@ for round = 1, ROUNDS do
 end
 os.remove(kcat_file)
 
+-- Extension modules' scenarios (Kafka→Kafka pipelines, …), same broker.
+local ext_lines = {}
+for _, e in ipairs(extensions) do
+  ext_lines[#ext_lines + 1] = e.run(ext_ctx())
+end
+
 -- Peak RSS at 1/10 of the rows, for the flatness check.
 io.stderr:write("bench: RSS at a tenth of the rows\n")
 local small = run_sinkgate(SCENARIOS[1], "bench_rss", math.floor(ROWS / 10))
@@ -283,6 +349,10 @@ lines[#lines + 1] = (enc:gsub("\n$", ""))
 lines[#lines + 1] = (dec:gsub("\n$", ""))
 lines[#lines + 1] = "```"
 lines[#lines + 1] = ""
+for _, el in ipairs(ext_lines) do
+  for _, l in ipairs(el) do lines[#lines + 1] = l end
+  lines[#lines + 1] = ""
+end
 for _, l in ipairs(decode_lines) do lines[#lines + 1] = l end
 local report = table.concat(lines, "\n") .. "\n"
 io.stdout:write(report)

@@ -377,6 +377,10 @@ M.kafka = {
     { "dead_letter", "record:kafka_dead_letter", doc = "The dead-letter topic, for on_decode_error = \"dead_letter\"." },
     { "upsert_state_limit", "integer", default = 1073741824, check = "positive",
       doc = "UPSERT/DEBEZIUM: bytes of keyed state held in memory; past it the source stalls." },
+    { "stop_at_end", "boolean", default = false,
+      doc = "Bounded reading (benchmarks, backfills): read up to the high watermarks seen when the sink starts " ..
+        "reading after its snapshot or state rebuild, then end; the sink is done once that is committed and " ..
+        "`sinkgate run` exits when every sink is done." },
   },
 }
 -- ---- end of Kafka sources ---------------------------------------------------

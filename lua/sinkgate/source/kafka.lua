@@ -21,6 +21,7 @@
 local core = require "sinkgate.core"
 local envelope = require "sinkgate.source.kafka_envelope"
 local fmt = require "sinkgate.source.kafka_format"
+local kafka_message = require "sinkgate.source.kafka_message"
 local kafka_conf = require "sinkgate.run.kafka_conf"
 local log = require "sinkgate.util.log"
 local rehydration = require "sinkgate.source.rehydration"
@@ -63,7 +64,8 @@ end
 
 local function open(self)
   if self.c then return true end
-  local keys, vals = kafka_conf.for_connection(self.o.connection.opts, {})
+  -- Nagle would hold each fetch request behind a delayed ACK (the connection's own options win)
+  local keys, vals = kafka_conf.for_connection(self.o.connection.opts, { ["socket.nagle.disable"] = "true" })
   if not keys then return nil, vals end
   keys[#keys + 1] = "group.id"
   vals[#vals + 1] = (self.o.group_id_prefix or "sinkgate-source-") .. (self.sink and self.sink.name or self.relation.name)
@@ -204,7 +206,15 @@ function M:due(now)
   return quant(self, now) + 1
 end
 
-function M.exhausted() return false end
+-- stop_at_end: filled up to the stop offsets (set by fill); else never.
+function M:exhausted()
+  local stop = self.stop_offsets
+  if not stop then return false end
+  for p, o in ipairs(stop) do
+    if (self.positions[p] or 0) < o then return false end
+  end
+  return true
+end
 
 function M:resume_state()
   local ids = self.layout.schema_ids or {}
@@ -216,24 +226,7 @@ end
 ------------------------------------------------------------------------------
 -- Messages.
 
-local function str(p, len, null)
-  if null ~= 0 then return nil end
-  return ffi.string(p, len)
-end
-
-local name, val, len = ffi.new("const char *[1]"), ffi.new("const void *[1]"), ffi.new("size_t[1]")
-
-local function current(self)
-  local x = self.msg
-  local m = { partition = x.partition, offset = tonumber(x.offset), timestamp = tonumber(x.timestamp),
-    key = str(x.key, x.key_len, x.key_null), value = str(x.value, x.value_len, x.value_null), headers = {} }
-  for i = 0, x.nheaders - 1 do
-    if C.sg_consumer_header(self.c, i, name, val, len) == 0 then
-      m.headers[i + 1] = { key = ffi.string(name[0]), value = val[0] ~= nil and ffi.string(val[0], len[0]) or nil }
-    end
-  end
-  return m
-end
+local current = kafka_message.current
 
 -- A message that does not decode, by policy; returns "skip" or "stall".
 -- quiet: met again while rehydrating (it was dealt with the first time).
@@ -305,9 +298,17 @@ local function poll(self, timeout_ms)
   return rc
 end
 
+-- Per polled message while catching up: first the partition last found
+-- short (positions only grow), so the scan — its inner loop also kept
+-- LuaJIT from compiling the caller's loop — runs only once that one arrived.
 local function reached(self, target)
-  for p, o in ipairs(target) do
-    if (self.positions[p] or 0) < o then return false end
+  local p = self.short_of
+  if p and self.short_target == target and (self.positions[p] or 0) < target[p] then return false end
+  for q, o in ipairs(target) do
+    if (self.positions[q] or 0) < o then
+      self.short_of, self.short_target = q, target
+      return false
+    end
   end
   return true
 end
@@ -402,6 +403,11 @@ function M:fill(b, until_time, max_rows)
     end
   end
   if self.stalled_why then return 0 end
+  if self.o.stop_at_end and not self.stop_offsets then
+    local n, err = partition_count(self)
+    if n then self.stop_offsets, err = high_watermarks(self, n) end
+    if not self.stop_offsets then return nil, err end
+  end
   local now = tonumber(C.sg_sys_now_ms())
   if now >= self.next_refresh then refresh(self, now) end
   local t = self.time_open or math.max(quant(self, now), self.floor)
@@ -412,8 +418,9 @@ function M:fill(b, until_time, max_rows)
     if rc ~= 1 and rc ~= 2 then break end
     if rc == 1 then
       local p, off = self.msg.partition + 1, tonumber(self.msg.offset)
-      -- Below the position: already filled (never emitted twice).
-      if off >= (self.positions[p] or 0) then
+      -- Below the position: already filled (never emitted twice); past the
+      -- stop offsets (stop_at_end): not read.
+      if off >= (self.positions[p] or 0) and not (self.stop_offsets and off >= (self.stop_offsets[p] or 0)) then
         local r = take(self, b, t, current(self), false)
         if r == "stall" then break end
         self.positions[p] = off + 1
