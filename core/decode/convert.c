@@ -1,6 +1,7 @@
 /* convert.c — value conversions the Avro and Debezium decoders share:
  * decimals from two's complement bytes, UUID text, ISO date/time text,
  * and the little-endian words of the packed nested form. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../row/value.h"
@@ -157,6 +158,9 @@ int sg_dec_timestamp_text(const char *s, size_t n, int64_t *micros) {
     us -= sign * (oh * 3600 + om * 60) * 1000000LL;
   }
   if (i != n) return -1;
+  /* dates go to year 5874897, timestamps only where micros fit in int64
+   * (about ±292,000 years): beyond that the text is out of range */
+  if (days > INT64_MAX / 86400000000LL - 1 || days < INT64_MIN / 86400000000LL + 1) return -1;
   *micros = days * 86400000000LL + us;
   return 0;
 }

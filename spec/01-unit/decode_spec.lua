@@ -223,7 +223,8 @@ describe("Debezium JSON decoder", function()
   end)
 
   it("rejects malformed envelopes and values with the column and byte offset", function()
-    local run = harness("debezium", { columns = { { "id", "integer" }, { "d", "date" }, { "u", "uuid" } } })
+    local run = harness("debezium", { columns = { { "id", "integer" }, { "d", "date" }, { "u", "uuid" },
+      { "t", "timestamp" } } })
     local bad = {
       { "{", "invalid JSON" }, { "[]", "not a JSON object" }, { '{"op":"x","after":{}}', "op \"x\"" },
       { '{"after":{}}', "no one%-letter \"op\"" }, { '{"op":"c","after":null}', "without an \"after\"" },
@@ -233,6 +234,8 @@ describe("Debezium JSON decoder", function()
       { '{"op":"c","after":{"d":"2024-13-01"}}', 'column "d": expected a date' },
       { '{"op":"c","after":{"u":"nope"}}', 'column "u": expected a UUID' },
       { '{"op":"c","after":{"id":"1"}}', 'column "id": expected an integer' },
+      -- found by the fuzzer: a 7-digit year overflowed the microseconds (UBSan)
+      { '{"op":"c","after":{"t":"4044048-01-02T03:04:05.69"}}', 'column "t": expected an ISO%-8601 timestamp' },
     }
     for _, c in ipairs(bad) do
       local got, err = run(c[1])
