@@ -141,6 +141,11 @@ int sg_consumer_poll(sg_consumer *c, int timeout_ms, sg_tail_msg *out, char *err
   return 1;
 }
 
+rd_kafka_t *sg_consumer_handle(sg_consumer *c) {
+  release_current(c);
+  return c->rk;
+}
+
 int sg_consumer_header(sg_consumer *c, int i, const char **name, const void **val, size_t *len) {
   if (!c->cur_headers) return -1;
   return rd_kafka_header_get_all(c->cur_headers, (size_t)i, name, val, len) ? -1 : 0;

@@ -10,7 +10,10 @@
  * earlier run left, and LMDB runs without fsync (MDB_NOSYNC). Disk writes go
  * into one write transaction kept open across calls and committed by
  * sg_state_flush (once per batch), since a transaction per key would cost
- * far more than the write itself. */
+ * far more than the write itself. That transaction is committed every
+ * TXN_OPS disk writes too: LMDB keeps a write transaction's dirty pages in
+ * malloc'd memory until commit, so an unbounded one (a rehydration of
+ * millions of keys is one batch) would grow the RSS with the input. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,10 @@ struct sg_state {
   MDB_env *env;         /* NULL: memory only (no directory given) */
   MDB_dbi dbi;
   MDB_txn *txn;         /* the open write transaction, or NULL */
+  unsigned txn_ops;     /* disk writes in it */
 };
+
+#define TXN_OPS 4096
 
 #define ENTRY_COST(k, v) ((uint64_t)sizeof(entry) + (k) + (v) + 2 * sizeof(entry *))
 
@@ -216,7 +222,7 @@ static int disk_put(sg_state *s, const void *k, size_t klen, const void *v, size
     set_err(err, errlen, "put", rc);
     return -1;
   }
-  return 0;
+  return ++s->txn_ops >= TXN_OPS ? sg_state_flush(s, err, errlen) : 0;
 }
 
 static int disk_del(sg_state *s, const void *k, size_t klen, char *err, size_t errlen) {
@@ -230,6 +236,7 @@ static int disk_del(sg_state *s, const void *k, size_t klen, char *err, size_t e
     return -1;
   }
   s->disk_keys--;
+  if (++s->txn_ops >= TXN_OPS && sg_state_flush(s, err, errlen)) return -1;
   return 1;
 }
 
@@ -286,6 +293,7 @@ int sg_state_flush(sg_state *s, char *err, size_t errlen) {
   if (!s->txn) return 0;
   int rc = mdb_txn_commit(s->txn);
   s->txn = NULL;
+  s->txn_ops = 0;
   if (rc) {
     set_err(err, errlen, "commit", rc);
     return -1;

@@ -43,6 +43,12 @@ end
 -- The sink reading this input: its name (group id), problems and dead letters.
 function M:attach(sink)
   self.sink = sink
+  -- an UPSERT source keeps its state in the sink's state store
+  if self.env.configure then
+    local so = sink.opts or {}
+    self.env:configure({ state_dir = so.state_dir, state_memory = so.state_memory, sink_name = sink.name,
+      name = self.relation.name })
+  end
 end
 
 -- Lua-fed inputs take a bad-row handler; decode errors have their own policy.
@@ -137,6 +143,10 @@ end
 function M:prepare(saved, now)
   local ok, err = open(self)
   if not ok then return nil, err end
+  if self.env.open then
+    ok, err = self.env:open()
+    if not ok then return nil, ("source %s: %s"):format(self.relation.name, err), true end
+  end
   local n
   n, err = partition_count(self)
   if not n then return nil, err end
@@ -273,11 +283,16 @@ local function take(self, b, t, m, quiet)
   return "ok"
 end
 
+-- Without state_dir, UPSERT state lives in memory up to upsert_state_limit
+-- and the source stalls past it; with state_dir it goes to disk instead.
 local function over_limit(self)
-  if (self.env.bytes or 0) > self.o.upsert_state_limit then
-    self.stalled_why = ("source %s: its keyed state holds %d bytes, past upsert_state_limit (%d): it stalls " ..
-      "(raise the limit; spilling state to disk is not built yet)"):format(self.relation.name, self.env.bytes,
-      self.o.upsert_state_limit)
+  local env = self.env
+  if not env.memory_bytes or env.on_disk then return false end
+  local bytes = env:memory_bytes()
+  if bytes > self.o.upsert_state_limit then
+    self.stalled_why = ("source %s: its UPSERT state holds %d bytes in memory, past upsert_state_limit (%d): it " ..
+      "stalls (raise the limit, or give the sink a state_dir to keep state beyond state_memory on disk)")
+      :format(self.relation.name, bytes, self.o.upsert_state_limit)
     return true
   end
 end
@@ -321,6 +336,19 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     local ok, err = assign(self)
     return ok, err or true
   end
+  if rehydrate and self.env.rehydrate and self.env:fast_rehydration(self.o) and not self.layout.csv_header_at then
+    -- state only: consumed and applied in C (core/state/upsert.c)
+    self.catch_up_started = self.catch_up_started or tonumber(C.sg_sys_now_ms())
+    local done, err = self.env:rehydrate(self.c, self.positions, target, budget_ms or 1000)
+    if done == nil then return nil, err end
+    if not done and not over_limit(self) then return true, false end
+    local st = self.env:stats()
+    log.info("source %s: UPSERT state rebuilt up to offsets %s: %d keys (%d on disk) in %.2fs", self.relation.name,
+      table.concat(target, ","), st.keys, st.keys_on_disk, (tonumber(C.sg_sys_now_ms()) - self.catch_up_started) / 1000)
+    self.catch_up_started = nil
+    local ok, aerr = assign(self)
+    return ok, aerr or true
+  end
   local scratch = rehydrate and ffi.gc(C.sg_batch_new(self.relation:c_schema(), 64), C.sg_batch_free) or nil
   self.target_cap = target
   local started, last_log = tonumber(C.sg_sys_now_ms()), self.last_catch_up_log
@@ -353,6 +381,7 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     end
   end
   self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
+  if self.env.flush then self.env:flush() end
   local ok, err = assign(self) -- messages fetched past the target are read again from there
   return ok, err or true
 end
@@ -410,6 +439,7 @@ function M:fill(b, until_time, max_rows)
     end
   end
   if n > 0 then self.time_open = t end
+  if self.env.flush then self.env:flush() end -- the batch's disk writes of UPSERT state, in one commit
   return n > 0 and 1 or 0
 end
 
@@ -472,7 +502,9 @@ end
 function M:status()
   local c = self.counters
   local st = { topic = self.o.topic, messages = c.messages, decode_errors = c.decode_errors, skipped = c.skipped,
-    dead_letters = c.dead_letters, offsets = table.concat(self.positions, ","), state_bytes = self.env.bytes,
+    dead_letters = c.dead_letters, offsets = table.concat(self.positions, ","),
+    state_bytes = self.env.memory_bytes and self.env:memory_bytes() or self.env.bytes,
+    state = self.env.stats and self.env:stats() or nil,
     stalled = self.stalled_why, error_state = self.env.error_state, duplicates = self.env.duplicates }
   return st
 end
