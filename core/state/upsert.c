@@ -123,10 +123,17 @@ int sg_upsert_rehydrate(sg_state *s, sg_consumer *c, int64_t *positions, const i
   int rc = 0;
   int64_t deadline = (int64_t)sg_sys_mono_ns() + (int64_t)budget_ms * 1000000;
   while (!reached(positions, target, nparts) && (int64_t)sg_sys_mono_ns() < deadline) {
-    ssize_t got = rd_kafka_consume_batch_queue(q, 100, msgs, BATCH);
+    /* what is there now, without waiting: consume_batch_queue with a
+     * timeout waits for a full batch, which stalls a catch-up on every
+     * fetch; when nothing is there, wait for the first message only */
+    ssize_t got = rd_kafka_consume_batch_queue(q, 0, msgs, BATCH);
     if (got < 0) {
       rc = sg_fail(err, errlen, "rehydrate: %s", rd_kafka_err2str(rd_kafka_last_error()));
       break;
+    }
+    if (got == 0) {
+      msgs[0] = rd_kafka_consumer_poll(rk, 50);
+      got = msgs[0] != NULL;
     }
     for (ssize_t i = 0; i < got; i++) {
       if (!rc && apply(s, msgs[i], positions, target, nparts, flags, &b, out, err, errlen)) rc = -1;
