@@ -1,6 +1,8 @@
 -- bench/state.lua — keyed state at scale, a section of `make bench`
--- (dofile'd by bench/run.lua) that also runs alone:
---   luajit bench/state.lua            (BENCH_STATE_ROWS, default 10,000,000)
+-- (dofile'd by bench/run.lua, which appends M.run()'s lines to its report)
+-- that also runs alone:
+--   luajit bench/state.lua   (BENCH_STATE_ROWS, default 10,000,000;
+--                             BENCH_STATE_ONLY=h or r: one part)
 --
 --   (h)  group_by count/sum over the bench relation keyed by id % 1,000,000
 --        (1M groups), state_memory = 64 MiB, state_dir in a temporary
@@ -82,21 +84,19 @@ end
 local function until_rebuilt(ctx, cfg, timeout_s)
   local log = os.tmpname()
   local pid = tonumber(sh(("%s%s run --status-interval 1h %s > %s 2>&1 & echo $!"):format(ctx.env, BIN, cfg, log)))
-  local deadline, text = socket.gettime() + timeout_s, ""
-  repeat
-    socket.sleep(0.5)
-    local f = io.open(log)
-    text = f and f:read("*a") or ""
-    if f then f:close() end
-  until text:find("UPSERT state rebuilt") or text:find("run: ") or socket.gettime() > deadline
-  socket.sleep(1.5) -- a progress record at the ends
-  os.execute("kill -TERM " .. pid .. " 2>/dev/null")
-  repeat
+  local deadline = socket.gettime() + timeout_s
+  local function read()
     socket.sleep(0.2)
     local f = io.open(log)
-    text = f and f:read("*a") or ""
+    local text = f and f:read("*a") or ""
     if f then f:close() end
-  until text:find("run: [%d.]+s wall") or socket.gettime() > deadline + 30
+    return text
+  end
+  local text
+  repeat text = read() until text:find("UPSERT state rebuilt") or text:find("run: ") or socket.gettime() > deadline
+  socket.sleep(1.5) -- a progress record at the ends
+  os.execute("kill -TERM " .. pid .. " 2>/dev/null")
+  repeat text = read() until text:find("run: [%d.]+s wall") or socket.gettime() > deadline + 30
   os.remove(log)
   if os.getenv("BENCH_STATE_DEBUG") then io.stderr:write(text) end
   return text
@@ -150,30 +150,40 @@ end
 
 function M.measure(ctx)
   local rows = ctx.rows or 10000000
-  io.stderr:write("bench: (h) group_by over " .. rows .. " rows\n")
-  local h = M.group_by(ctx, rows)
-  io.stderr:write("bench: UPSERT rehydration of " .. rows .. " messages\n")
-  local r = M.rehydrate(ctx, rows)
+  local only = os.getenv("BENCH_STATE_ONLY") -- "h" or "r": one part (its figures only)
+  local h, r
+  if only ~= "r" then
+    io.stderr:write("bench: (h) group_by over " .. rows .. " rows\n")
+    h = M.group_by(ctx, rows)
+  end
+  if only ~= "h" then
+    io.stderr:write("bench: UPSERT rehydration of " .. rows .. " messages\n")
+    r = M.rehydrate(ctx, rows)
+  end
   return { h = h, r = r }
 end
 
 function M.section(res)
   local h, r = res.h, res.r
-  return {
-    "## Keyed state (bench/state.lua)", "",
-    ("- (h) group_by count/sum, %d rows into 1M groups, state_memory 64 MiB + state_dir: %.0f rows/s, " ..
+  local lines = { "## Keyed state (bench/state.lua)", "" }
+  if h then
+    lines[#lines + 1] = ("- (h) group_by count/sum, %d rows into 1M groups, state_memory 64 MiB + state_dir: %.0f rows/s, " ..
       "%.1f CPU s, peak RSS %.0f MiB; %s keys (%s on disk), %s MiB on disk"):format(h.rows, h.rows / h.seconds,
-      h.cpu, h.rss, tostring(h.keys), tostring(h.keys_on_disk), tostring(h.disk_mib)),
-    ("- UPSERT rehydration: %d messages seeded, %d keys rebuilt (%d on disk) in %.2f s: %.0f keys/s " ..
+      h.cpu, h.rss, tostring(h.keys), tostring(h.keys_on_disk), tostring(h.disk_mib))
+  end
+  if r then
+    lines[#lines + 1] = ("- UPSERT rehydration: %d messages seeded, %d keys rebuilt (%d on disk) in %.2f s: %.0f keys/s " ..
       "(messages/s %.0f); the restarted process: %.1f CPU s, peak RSS %.0f MiB; %s MiB on disk"):format(r.messages,
       r.keys, r.keys_on_disk, r.seconds, r.keys / r.seconds, r.messages / r.seconds, r.cpu, r.rss,
-      tostring(r.disk_mib)),
-    "",
-  }
+      tostring(r.disk_mib))
+  end
+  lines[#lines + 1] = ""
+  return lines
 end
 
--- Alone: its own sinkgate dev.
-local function main()
+-- The section's lines, measured against a sinkgate dev of its own (its
+-- topics need 128 partitions; bench/run.lua's broker stays as it is).
+function M.run()
   local env_file = os.tmpname()
   os.remove(env_file)
   local dev_pid = tonumber(sh(("%s dev --env-file %s --topics bench_state_h:4,bench_state_r:128,bench_state_r_out:4 " ..
@@ -196,9 +206,9 @@ local function main()
   local ok, res = pcall(M.measure, ctx)
   os.execute("kill " .. dev_pid .. " 2>/dev/null")
   if not ok then error(res, 0) end
-  io.stdout:write(table.concat(M.section(res), "\n"), "\n")
+  return M.section(res)
 end
 
-if arg and arg[0] and arg[0]:match("bench/state%.lua$") then main() end
+if arg and arg[0] and arg[0]:match("bench/state%.lua$") then io.stdout:write(table.concat(M.run(), "\n"), "\n") end
 
 return M
