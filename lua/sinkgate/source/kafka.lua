@@ -287,10 +287,10 @@ end
 -- and the source stalls past it; with state_dir it goes to disk instead.
 local function over_limit(self)
   local env = self.env
-  if not env.memory_bytes or env.on_disk then return false end
-  local bytes = env:memory_bytes()
+  if env.on_disk then return false end
+  local bytes = env.memory_bytes and env:memory_bytes() or env.bytes or 0 -- DEBEZIUM: its positions per key
   if bytes > self.o.upsert_state_limit then
-    self.stalled_why = ("source %s: its UPSERT state holds %d bytes in memory, past upsert_state_limit (%d): it " ..
+    self.stalled_why = ("source %s: its keyed state holds %d bytes in memory, past upsert_state_limit (%d): it " ..
       "stalls (raise the limit, or give the sink a state_dir to keep state beyond state_memory on disk)")
       :format(self.relation.name, bytes, self.o.upsert_state_limit)
     return true

@@ -177,12 +177,13 @@ function Upsert:message(b, t, m)
   return true
 end
 
--- Whether a rehydration may skip decoding (sg_upsert_rehydrate): a message
--- that did not decode got below the committed offsets only by being
--- skipped or dead-lettered, which left the state as it was — the C path
--- would store it. Inline errors store every message, as the C path does.
+-- Whether a rehydration may skip decoding (sg_upsert_rehydrate): under the
+-- stall policy a message that did not decode never got below the committed
+-- offsets (inline value errors are stored raw on both paths, and decoded
+-- into the error row again when retracted). Under skip or dead_letter it
+-- left the state as it was, and the C path would store it.
 function Upsert:fast_rehydration(o)
-  return o.on_decode_error == "stall" or self.inline ~= nil
+  return o.on_decode_error == "stall"
 end
 
 -- The rehydration fast path (source/upsert_state.lua); flushes the store.
