@@ -92,14 +92,28 @@ local function until_rebuilt(ctx, cfg, timeout_s)
     if f then f:close() end
     return text
   end
+  -- RSS split as the kernel sees it: anonymous (heap, librdkafka's queues)
+  -- and file-backed (LMDB's mapped pages: page cache, reclaimable)
+  local peak = { anon = 0, file = 0 }
+  local function sample()
+    local f = io.open("/proc/" .. pid .. "/status")
+    if not f then return end
+    local st = f:read("*a")
+    f:close()
+    peak.anon = math.max(peak.anon, tonumber(st:match("RssAnon:%s*(%d+)")) or 0)
+    peak.file = math.max(peak.file, tonumber(st:match("RssFile:%s*(%d+)")) or 0)
+  end
   local text
-  repeat text = read() until text:find("UPSERT state rebuilt") or text:find("run: ") or socket.gettime() > deadline
+  repeat
+    sample()
+    text = read()
+  until text:find("UPSERT state rebuilt") or text:find("run: ") or socket.gettime() > deadline
   socket.sleep(1.5) -- a progress record at the ends
   os.execute("kill -TERM " .. pid .. " 2>/dev/null")
   repeat text = read() until text:find("run: [%d.]+s wall") or socket.gettime() > deadline + 30
   os.remove(log)
   if os.getenv("BENCH_STATE_DEBUG") then io.stderr:write(text) end
-  return text
+  return text, peak
 end
 
 -- (r): seeding, a first run (state built, progress committed), the restart.
@@ -137,7 +151,7 @@ sg.sink "bench_state_r" { from = src, into = { connection = kafka, topic = "benc
 ]]):format(topic, dir, MEMORY))
   local first = until_rebuilt(ctx, cfg, 1800)
   if not first:find("UPSERT state rebuilt") then error("the first run did not build its state:\n" .. first:sub(-3000)) end
-  local text = until_rebuilt(ctx, cfg, 1800)
+  local text, peak = until_rebuilt(ctx, cfg, 1800)
   os.remove(cfg)
   local du = sh("du -sm " .. dir):match("^(%d+)")
   os.execute("rm -rf " .. dir)
@@ -145,7 +159,7 @@ sg.sink "bench_state_r" { from = src, into = { connection = kafka, topic = "benc
   if not secs then error("the restart did not rebuild its state:\n" .. text:sub(-3000)) end
   local _, cpu, rss = report(text)
   return { messages = messages, keys = tonumber(keys), keys_on_disk = tonumber(disk), seconds = tonumber(secs),
-    cpu = cpu, rss = rss, disk_mib = tonumber(du) }
+    cpu = cpu, rss = rss, disk_mib = tonumber(du), anon_mib = peak.anon / 1024, file_mib = peak.file / 1024 }
 end
 
 function M.measure(ctx)
@@ -173,9 +187,9 @@ function M.section(res)
   end
   if r then
     lines[#lines + 1] = ("- UPSERT rehydration: %d messages seeded, %d keys rebuilt (%d on disk) in %.2f s: %.0f keys/s " ..
-      "(messages/s %.0f); the restarted process: %.1f CPU s, peak RSS %.0f MiB; %s MiB on disk"):format(r.messages,
-      r.keys, r.keys_on_disk, r.seconds, r.keys / r.seconds, r.messages / r.seconds, r.cpu, r.rss,
-      tostring(r.disk_mib))
+      "(messages/s %.0f); the restarted process: %.1f CPU s, peak RSS %.0f MiB (sampled: anonymous %.0f MiB, " ..
+      "file-backed LMDB pages %.0f MiB); %s MiB on disk"):format(r.messages, r.keys, r.keys_on_disk, r.seconds,
+      r.keys / r.seconds, r.messages / r.seconds, r.cpu, r.rss, r.anon_mib, r.file_mib, tostring(r.disk_mib))
   end
   lines[#lines + 1] = ""
   return lines

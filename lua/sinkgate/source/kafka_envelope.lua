@@ -182,7 +182,7 @@ end
 -- offsets (inline value errors are stored raw on both paths, and decoded
 -- into the error row again when retracted). Under skip or dead_letter it
 -- left the state as it was, and the C path would store it.
-function Upsert:fast_rehydration(o)
+function Upsert.fast_rehydration(_, o)
   return o.on_decode_error == "stall"
 end
 
