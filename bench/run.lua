@@ -354,6 +354,10 @@ for _, el in ipairs(ext_lines) do
   lines[#lines + 1] = ""
 end
 for _, l in ipairs(decode_lines) do lines[#lines + 1] = l end
+-- extension: keyed state at scale (group_by, UPSERT rehydration), with its own broker
+if not only or only:find("state", 1, true) then
+  for _, l in ipairs(dofile("bench/state.lua").run()) do lines[#lines + 1] = l end
+end
 local report = table.concat(lines, "\n") .. "\n"
 io.stdout:write(report)
 if only then -- a partial run never replaces the full results

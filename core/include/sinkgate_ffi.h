@@ -677,6 +677,25 @@ int sg_state_del(sg_state *s, const void *k, size_t klen, char *err, size_t errl
 int sg_state_flush(sg_state *s, char *err, size_t errlen);
 int sg_state_clear(sg_state *s, char *err, size_t errlen);
 void sg_state_stats_get(const sg_state *s, sg_state_stats *out);
+
+/* UPSERT source state (core/state/upsert.c): key bytes → the stored value,
+ * [META: int32 partition, int64 offset, int64 timestamp]
+ * [HEADERS: uint32 n, n × (uint32 name len, name, int32 value len or -1,
+ * value)] then the raw value bytes; integers in host order. */
+enum { SG_UPSERT_META = 1, SG_UPSERT_HEADERS = 2 };
+typedef struct sg_upsert_progress {
+  int64_t messages;           /* applied (keys put or deleted, null keys) */
+  int32_t null_key_partition; /* the last null-key message with a value (-1: cleared); */
+  int64_t null_key_offset;    /* left as they were when no null key came */
+  int64_t poll_errors;
+  char poll_error[256];       /* the last one */
+} sg_upsert_progress;
+/* Rebuilds the state from consumer c (assigned at positions) up to target
+ * (nparts partitions), for at most budget_ms: applies messages in
+ * [positions[p], target[p]) and advances positions. 1 = target reached,
+ * 0 = budget spent, -1 = the store failed (err). */
+int sg_upsert_rehydrate(sg_state *s, sg_consumer *c, int64_t *positions, const int64_t *target, int nparts,
+                        int flags, int budget_ms, sg_upsert_progress *out, char *err, size_t errlen);
 /* ==== end of state store ==== */
 /* ==== operations HTTP endpoint (core/http/server.c) ==== */
 /* /metrics, /health, /ready and /status served by libmicrohttpd's thread

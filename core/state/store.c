@@ -10,7 +10,10 @@
  * earlier run left, and LMDB runs without fsync (MDB_NOSYNC). Disk writes go
  * into one write transaction kept open across calls and committed by
  * sg_state_flush (once per batch), since a transaction per key would cost
- * far more than the write itself. */
+ * far more than the write itself. That transaction is committed every
+ * TXN_OPS disk writes too: LMDB keeps a write transaction's dirty pages in
+ * malloc'd memory until commit, so an unbounded one (a rehydration of
+ * millions of keys is one batch) would grow the RSS with the input. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +30,8 @@ typedef struct entry {
 
 struct sg_state {
   entry **slots;        /* open addressing, linear probing; NULL = empty */
+  uint32_t *tags;       /* the top of each slot's hash: a probe compares it
+                         * before following the pointer (a cache miss) */
   size_t cap;           /* power of two */
   size_t count;
   uint64_t mem_bytes;
@@ -35,9 +40,13 @@ struct sg_state {
   MDB_env *env;         /* NULL: memory only (no directory given) */
   MDB_dbi dbi;
   MDB_txn *txn;         /* the open write transaction, or NULL */
+  unsigned txn_ops;     /* disk writes in it */
 };
 
-#define ENTRY_COST(k, v) ((uint64_t)sizeof(entry) + (k) + (v) + 2 * sizeof(entry *))
+#define TXN_OPS 4096
+
+#define ENTRY_COST(k, v) ((uint64_t)sizeof(entry) + (k) + (v) + 2 * (sizeof(entry *) + sizeof(uint32_t)))
+#define TAG(h) ((uint32_t)((h) >> 32))
 
 static void set_err(char *err, size_t errlen, const char *what, int rc) {
   if (err && errlen) snprintf(err, errlen, "state: %s: %s", what, rc ? mdb_strerror(rc) : "out of memory");
@@ -54,9 +63,10 @@ static uint64_t hash_bytes(const void *p, size_t n) {
 
 static size_t find_slot(const sg_state *s, const void *k, size_t klen, uint64_t h) {
   size_t mask = s->cap - 1, i = (size_t)h & mask;
+  uint32_t tag = TAG(h);
   for (;;) {
     entry *e = s->slots[i];
-    if (!e || (e->hash == h && e->klen == klen && memcmp(e->data, k, klen) == 0)) return i;
+    if (!e || (s->tags[i] == tag && e->hash == h && e->klen == klen && memcmp(e->data, k, klen) == 0)) return i;
     i = (i + 1) & mask;
   }
 }
@@ -64,19 +74,27 @@ static size_t find_slot(const sg_state *s, const void *k, size_t klen, uint64_t 
 static int grow(sg_state *s) {
   size_t ncap = s->cap ? s->cap * 2 : 1024;
   entry **old = s->slots;
+  uint32_t *otags = s->tags;
   size_t ocap = s->cap;
   s->slots = calloc(ncap, sizeof(entry *));
-  if (!s->slots) {
+  s->tags = malloc(ncap * sizeof(uint32_t));
+  if (!s->slots || !s->tags) {
+    free(s->slots);
+    free(s->tags);
     s->slots = old;
+    s->tags = otags;
     return -1;
   }
   s->cap = ncap;
   for (size_t i = 0; i < ocap; i++) {
     if (!old[i]) continue;
-    s->slots[find_slot(s, old[i]->data, old[i]->klen, old[i]->hash)] = old[i];
+    size_t j = find_slot(s, old[i]->data, old[i]->klen, old[i]->hash);
+    s->slots[j] = old[i];
+    s->tags[j] = TAG(old[i]->hash);
   }
-  s->mem_bytes += (ncap - ocap) * sizeof(entry *);
+  s->mem_bytes += (ncap - ocap) * (sizeof(entry *) + sizeof(uint32_t));
   free(old);
+  free(otags);
   return 0;
 }
 
@@ -96,6 +114,7 @@ static void remove_slot(sg_state *s, size_t i) {
     /* n may move into the hole at i when its home is not in (i, j] */
     if ((j > i && (home <= i || home > j)) || (j < i && (home <= i && home > j))) {
       s->slots[i] = n;
+      s->tags[i] = s->tags[j];
       s->slots[j] = NULL;
       i = j;
     }
@@ -166,6 +185,7 @@ void sg_state_close(sg_state *s) {
   if (!s) return;
   for (size_t i = 0; i < s->cap; i++) free(s->slots[i]);
   free(s->slots);
+  free(s->tags);
   if (s->txn) mdb_txn_abort(s->txn);
   if (s->env) mdb_env_close(s->env);
   free(s);
@@ -216,7 +236,7 @@ static int disk_put(sg_state *s, const void *k, size_t klen, const void *v, size
     set_err(err, errlen, "put", rc);
     return -1;
   }
-  return 0;
+  return ++s->txn_ops >= TXN_OPS ? sg_state_flush(s, err, errlen) : 0;
 }
 
 static int disk_del(sg_state *s, const void *k, size_t klen, char *err, size_t errlen) {
@@ -230,6 +250,7 @@ static int disk_del(sg_state *s, const void *k, size_t klen, char *err, size_t e
     return -1;
   }
   s->disk_keys--;
+  if (++s->txn_ops >= TXN_OPS && sg_state_flush(s, err, errlen)) return -1;
   return 1;
 }
 
@@ -264,6 +285,7 @@ int sg_state_put(sg_state *s, const void *k, size_t klen, const void *v, size_t 
     s->count++;
   }
   s->slots[i] = n;
+  s->tags[i] = TAG(h);
   s->mem_bytes = s->mem_bytes - old_cost + ENTRY_COST(klen, vlen);
   if (s->count * 2 > s->cap && grow(s)) {
     set_err(err, errlen, "put", 0);
@@ -286,6 +308,7 @@ int sg_state_flush(sg_state *s, char *err, size_t errlen) {
   if (!s->txn) return 0;
   int rc = mdb_txn_commit(s->txn);
   s->txn = NULL;
+  s->txn_ops = 0;
   if (rc) {
     set_err(err, errlen, "commit", rc);
     return -1;

@@ -30,6 +30,34 @@ function M.open(dir, mem_bound, map_size)
   return setmetatable({ s = ffi.gc(s, C.sg_state_close), dir = dir, bound = mem_bound }, M)
 end
 
+local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+-- The directory of this process's state for a sink: <state_dir>/<sink>/,
+-- holding one "<name>.<pid>.state" store per stateful view or UPSERT source
+-- (path(base, name)). A process keeps to its own stores (an instance taking
+-- over from another keeps away from the other's files); those of processes
+-- that are gone are removed here. nil, err when it cannot be created.
+function M.sink_dir(state_dir, sink_name)
+  local base = state_dir .. "/" .. (sink_name or "sink"):gsub("[^%w_%-%.]", "_")
+  if os.execute("mkdir -p " .. q(base) .. " 2>/dev/null") ~= 0 then return nil, "state_dir: cannot create " .. base end
+  local buf = ffi.new("sg_buf[1]")
+  if C.sg_sys_list_dir(base, ".state", buf, core.errbuf, core.ERRLEN) == 0 and buf[0].len > 0 then
+    local me = tostring(C.sg_sys_pid())
+    for name in ffi.string(buf[0].data, buf[0].len):gmatch("[^\n]+") do
+      local pid = name:match("%.(%d+)%.state$")
+      local f = pid and pid ~= me and io.open("/proc/" .. pid .. "/stat")
+      if f then f:close() elseif pid and pid ~= me then os.execute("rm -rf " .. q(base .. "/" .. name)) end
+    end
+  end
+  C.sg_buf_free(buf)
+  return base
+end
+
+-- This process's store directory for name under base (M.sink_dir).
+function M.path(base, name)
+  return ("%s/%s.%d.state"):format(base, name:gsub("[^%w_%-%.]", "_"), C.sg_sys_pid())
+end
+
 function M:get(k)
   local rc = C.sg_state_get(self.s, k, #k, vp, vlen, core.errbuf, core.ERRLEN)
   if rc == 1 then return ffi.string(vp[0], vlen[0]) end

@@ -279,6 +279,73 @@ static void test_source_consumer(void) {
   sg_dev_cluster_free(mc);
 }
 
+/* The UPSERT rehydration fast path (core/state/upsert.c): messages from the
+ * mock cluster applied to a store up to a target, with the stored layout
+ * (metadata, headers, raw value), deletes, a null key's error state, and
+ * messages at or past the target left alone. */
+static void test_upsert_rehydrate(void) {
+  char err[512];
+  sg_dev_cluster *mc = sg_dev_cluster_new(1, err, sizeof err);
+  CHECK(mc != NULL, "mock cluster: %s", err);
+  if (!mc) return;
+  CHECK(sg_dev_topic_create(mc, "up", 2, 1, err, sizeof err) == 0, "topic: %s", err);
+  const char *keys[] = {"bootstrap.servers"}, *vals[] = {sg_dev_cluster_bootstraps(mc)};
+  sg_producer *p = sg_producer_new(keys, vals, 1, err, sizeof err);
+  CHECK(p != NULL, "producer: %s", err);
+  if (!p) return sg_dev_cluster_free(mc);
+  const char *hn[] = {"h"};
+  const void *hv[] = {"v1"};
+  size_t hl[] = {2};
+  /* partition 0: k1=a, k2=b, k1=c, k2 deleted, a null key with a value;
+   * partition 1: k3=d, then k3=e past the target */
+  struct { int part; const char *k, *v; } msgs[] = {{0, "k1", "a"}, {0, "k2", "b"}, {0, "k1", "c"}, {0, "k2", NULL},
+                                                   {0, NULL, "x"}, {1, "k3", "d"}, {1, "k3", "e"}};
+  for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++)
+    CHECK(sg_producer_send(p, "up", msgs[i].part, msgs[i].k, msgs[i].k ? 2 : 0, msgs[i].v, msgs[i].v ? 1 : 0,
+                           msgs[i].v == NULL, hn, hv, hl, 1, err, sizeof err) == 0, "send: %s", err);
+  CHECK(sg_producer_flush(p, 10000, err, sizeof err) == 0, "flush: %s", err);
+  sg_producer_free(p);
+  const char *ck[] = {"bootstrap.servers", "group.id"}, *cv[] = {sg_dev_cluster_bootstraps(mc), "sg-test-up"};
+  sg_consumer *c = sg_consumer_new(ck, cv, 2, "up", err, sizeof err);
+  sg_state *s = sg_state_open(NULL, 1 << 20, 0, err, sizeof err);
+  CHECK(c && s, "consumer and store: %s", err);
+  if (!c || !s) return sg_dev_cluster_free(mc);
+  int64_t pos[2] = {0, 0}, target[2] = {5, 1};
+  CHECK(sg_consumer_assign(c, pos, 2, err, sizeof err) == 0, "assign: %s", err);
+  sg_upsert_progress pr;
+  memset(&pr, 0, sizeof pr);
+  pr.null_key_partition = -2;
+  int rc = 0;
+  for (int tries = 0; tries < 50 && rc == 0; tries++)
+    rc = sg_upsert_rehydrate(s, c, pos, target, 2, SG_UPSERT_META | SG_UPSERT_HEADERS, 100, &pr, err, sizeof err);
+  CHECK(rc == 1 && pos[0] == 5 && pos[1] == 1, "target reached: rc %d, positions %lld %lld %s", rc,
+        (long long)pos[0], (long long)pos[1], err);
+  CHECK(pr.messages == 6 && pr.null_key_partition == 0 && pr.null_key_offset == 4,
+        "6 messages applied, the null key at 0/4 (%lld, %d/%lld)", (long long)pr.messages, pr.null_key_partition,
+        (long long)pr.null_key_offset);
+  const void *v;
+  size_t vlen;
+  CHECK(sg_state_get(s, "k2", 2, &v, &vlen, err, sizeof err) == 0, "k2 deleted");
+  CHECK(sg_state_get(s, "k3", 2, &v, &vlen, err, sizeof err) == 1 && vlen > 0 && ((const char *)v)[vlen - 1] == 'd',
+        "k3 is d (e is past the target)");
+  CHECK(sg_state_get(s, "k1", 2, &v, &vlen, err, sizeof err) == 1, "k1 kept");
+  /* 20 bytes of metadata, 4 + (4 + 1 + 4 + 2) of headers, then "c" */
+  const char *b = v;
+  int32_t part, nh, nlen, hlen;
+  int64_t off;
+  memcpy(&part, b, 4);
+  memcpy(&off, b + 4, 8);
+  memcpy(&nh, b + 20, 4);
+  memcpy(&nlen, b + 24, 4);
+  memcpy(&hlen, b + 29, 4);
+  CHECK(vlen == 20 + 4 + 4 + 1 + 4 + 2 + 1 && part == 0 && off == 2 && nh == 1 && nlen == 1 && b[28] == 'h' &&
+            hlen == 2 && memcmp(b + 33, "v1", 2) == 0 && b[35] == 'c',
+        "k1's stored layout (%zu bytes, partition %d offset %lld)", vlen, part, (long long)off);
+  sg_state_close(s);
+  sg_consumer_free(c);
+  sg_dev_cluster_free(mc);
+}
+
 /* librdkafka's own statistics (a producer on an in-process mock cluster
  * with messages still queued) read by the scanner behind /metrics. */
 static char *stats_json;
@@ -410,6 +477,7 @@ int main(void) {
   test_state_store();
   test_emit_capture();
   test_source_consumer();
+  test_upsert_rehydrate();
   printf("c-core: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

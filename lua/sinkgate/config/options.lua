@@ -279,11 +279,12 @@ M.sink = {
 for _, f in ipairs(ERROR_POLICY_FIELDS) do table.insert(M.sink.fields, f) end
 -- ==== views: where a sink keeps the state of its views ====
 table.insert(M.sink.fields, { "state_dir", "string", check = "nonempty",
-  doc = "Directory for the state of the sink's distinct_on and group_by views beyond state_memory (LMDB, in " ..
-    "<state_dir>/<sink>/<view>-<n>.<pid>.state; those of processes that are gone are removed). A cache: rebuilt " ..
+  doc = "Directory for the state of the sink's distinct_on and group_by views and UPSERT Kafka source beyond " ..
+    "state_memory (LMDB, in <state_dir>/<sink>/<view>-<n>.<pid>.state and source-<source>.<pid>.state; those of " ..
+    "processes that are gone are removed). A cache: rebuilt " ..
     "from the input at every start. Default: state stays in memory." })
 table.insert(M.sink.fields, { "state_memory", "integer", default = 64 * 1024 * 1024, check = "positive",
-  doc = "Bytes of view state kept in memory per view before it goes to state_dir." })
+  doc = "Bytes of state kept in memory per view (and for an UPSERT source) before it goes to state_dir." })
 -- ==== end of views ====
 
 
@@ -376,7 +377,8 @@ M.kafka = {
         "Always counted and reported with topic/partition/offset." },
     { "dead_letter", "record:kafka_dead_letter", doc = "The dead-letter topic, for on_decode_error = \"dead_letter\"." },
     { "upsert_state_limit", "integer", default = 1073741824, check = "positive",
-      doc = "UPSERT/DEBEZIUM: bytes of keyed state held in memory; past it the source stalls." },
+      doc = "UPSERT/DEBEZIUM: bytes of keyed state held in memory without the sink's state_dir; past it the " ..
+        "source stalls. With state_dir, UPSERT state beyond state_memory goes to disk." },
     { "stop_at_end", "boolean", default = false,
       doc = "Bounded reading (benchmarks, backfills): read up to the high watermarks seen when the sink starts " ..
         "reading after its snapshot or state rebuild, then end; the sink is done once that is committed and " ..

@@ -121,10 +121,21 @@ M.SINK = {
       local st = s.input.status and s.input:status()
       return st and st.decode_errors or nil
     end },
-  { "sinkgate_source_state_bytes", "gauge", "Bytes of the Kafka source's UPSERT/DEBEZIUM keyed state in memory.",
+  { "sinkgate_source_state_bytes", "gauge",
+    "Bytes of the Kafka source's keyed state: UPSERT in memory and on disk (state_dir), DEBEZIUM in memory.",
+    labels = { "where" },
     get = function(s)
       local st = s.input.status and s.input:status()
-      return st and st.state_bytes or nil
+      if not st then return nil end
+      if st.state then return { { "memory", st.state.bytes_in_memory }, { "disk", st.state.bytes_on_disk } } end
+      return st.state_bytes and { { "memory", st.state_bytes } } or nil
+    end },
+  { "sinkgate_source_state_keys", "gauge", "Keys of the Kafka source's UPSERT state, in memory and on disk.",
+    labels = { "where" },
+    get = function(s)
+      local st = s.input.status and s.input:status()
+      if not (st and st.state) then return nil end
+      return { { "memory", st.state.keys_in_memory }, { "disk", st.state.keys_on_disk } }
     end },
   { "sinkgate_view_state_keys", "gauge", "Keys of the views' state (distinct_on, group_by), in memory and on disk.",
     labels = { "where" },

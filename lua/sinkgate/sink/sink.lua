@@ -297,6 +297,11 @@ function M:status_line()
     if src.decode_errors > 0 then extra[#extra + 1] = "decode_errors=" .. src.decode_errors end
     if src.duplicates then extra[#extra + 1] = "duplicates=" .. src.duplicates end
     if src.error_state then extra[#extra + 1] = "source_error=" .. src.error_state end
+    local ss = src.state -- an UPSERT source's store
+    if ss then
+      extra[#extra + 1] = ("source_state=%d keys (%d on disk), %d B in memory, %d B on disk"):format(ss.keys,
+        ss.keys_on_disk, ss.bytes_in_memory, ss.bytes_on_disk)
+    end
   end
   local last = self.problems:last_error()
   if last then extra[#extra + 1] = "last_error=" .. last end

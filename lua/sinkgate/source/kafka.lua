@@ -47,6 +47,12 @@ end
 -- The sink reading this input: its name (group id), problems and dead letters.
 function M:attach(sink)
   self.sink = sink
+  -- an UPSERT source keeps its state in the sink's state store
+  if self.env.configure then
+    local so = sink.opts or {}
+    self.env:configure({ state_dir = so.state_dir, state_memory = so.state_memory, sink_name = sink.name,
+      name = self.relation.name })
+  end
 end
 
 -- Lua-fed inputs take a bad-row handler; decode errors have their own policy.
@@ -133,6 +139,10 @@ end
 function M:prepare(saved, now)
   local ok, err = open(self)
   if not ok then return nil, err end
+  if self.env.open then
+    ok, err = self.env:open()
+    if not ok then return nil, ("source %s: %s"):format(self.relation.name, err), true end
+  end
   local n
   n, err = partition_count(self)
   if not n then return nil, err end
@@ -270,11 +280,16 @@ local function take(self, b, t, m, quiet)
   return "ok"
 end
 
+-- Without state_dir, UPSERT state lives in memory up to upsert_state_limit
+-- and the source stalls past it; with state_dir it goes to disk instead.
 local function over_limit(self)
-  if (self.env.bytes or 0) > self.o.upsert_state_limit then
-    self.stalled_why = ("source %s: its keyed state holds %d bytes, past upsert_state_limit (%d): it stalls " ..
-      "(raise the limit; spilling state to disk is not built yet)"):format(self.relation.name, self.env.bytes,
-      self.o.upsert_state_limit)
+  local env = self.env
+  if env.on_disk then return false end
+  local bytes = env.memory_bytes and env:memory_bytes() or env.bytes or 0 -- DEBEZIUM: its positions per key
+  if bytes > self.o.upsert_state_limit then
+    self.stalled_why = ("source %s: its keyed state holds %d bytes in memory, past upsert_state_limit (%d): it " ..
+      "stalls (raise the limit, or give the sink a state_dir to keep state beyond state_memory on disk)")
+      :format(self.relation.name, bytes, self.o.upsert_state_limit)
     return true
   end
 end
@@ -327,6 +342,21 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     local ok, err = assign(self)
     return ok, err or true
   end
+  if rehydrate and not self.replay and self.env.rehydrate and self.env:fast_rehydration(self.o)
+    and not self.layout.csv_header_at then
+    -- state only (no stateful view below needs the updates): consumed and
+    -- applied in C (core/state/upsert.c)
+    rehydration.begin(self, target) -- the progress figures, as on the Lua path
+    local done, applied = self.env:rehydrate(self.c, self.positions, target, budget_ms or 1000)
+    if done == nil then return nil, applied end -- applied: the error
+    self.rehydration_state.messages = self.rehydration_state.messages + (applied or 0)
+    if not done and not over_limit(self) then return true, false end
+    rehydration.flush(self, true)
+    local st = self.env:stats()
+    log.info("source %s: UPSERT state rebuilt in C: %d keys (%d on disk)", self.relation.name, st.keys, st.keys_on_disk)
+    local ok, aerr = assign(self)
+    return ok, aerr or true
+  end
   local scratch = rehydrate and rehydration.begin(self, target) or nil -- where rebuilt updates go
   self.target_cap = target
   local started, last_log = tonumber(C.sg_sys_now_ms()), self.last_catch_up_log
@@ -368,6 +398,7 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     if not ok then return nil, err end
   end
   self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
+  if self.env.flush then self.env:flush() end
   local ok, err = assign(self) -- messages fetched past the target are read again from there
   return ok, err or true
 end
@@ -431,6 +462,7 @@ function M:fill(b, until_time, max_rows)
     end
   end
   if n > 0 then self.time_open = t end
+  if self.env.flush then self.env:flush() end -- the batch's disk writes of UPSERT state, in one commit
   return n > 0 and 1 or 0
 end
 
@@ -493,7 +525,9 @@ end
 function M:status()
   local c = self.counters
   local st = { topic = self.o.topic, messages = c.messages, decode_errors = c.decode_errors, skipped = c.skipped,
-    dead_letters = c.dead_letters, offsets = table.concat(self.positions, ","), state_bytes = self.env.bytes,
+    dead_letters = c.dead_letters, offsets = table.concat(self.positions, ","),
+    state_bytes = self.env.memory_bytes and self.env:memory_bytes() or self.env.bytes,
+    state = self.env.stats and self.env:stats() or nil,
     stalled = self.stalled_why, error_state = self.env.error_state, duplicates = self.env.duplicates }
   return st
 end

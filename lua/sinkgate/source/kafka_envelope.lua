@@ -4,7 +4,11 @@
 --   upsert    keyed state, key bytes → the value and metadata it was read
 --             with: a non-null value inserts (and retracts the row it
 --             replaces), a null value deletes; the retracted row is decoded
---             again from the stored bytes, so state holds raw bytes only.
+--             again from the stored bytes, so state holds raw bytes only,
+--             in the state store (source/upsert_state.lua): in memory up
+--             to the sink's state_memory and under its state_dir beyond;
+--             without state_dir in memory up to upsert_state_limit, past
+--             which the source stalls (source/kafka.lua).
 --             A null key puts the source in an error state (shown in status,
 --             reading goes on) that a null-key null-value record clears.
 --   debezium  before → a retraction, after → an insertion; a message whose
@@ -15,6 +19,8 @@
 -- message, code ("error" | "skip") with the batch left as it was.
 local core = require "sinkgate.core"
 local rows = require "sinkgate.rows"
+local state = require "sinkgate.state"
+local ustate = require "sinkgate.source.upsert_state"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -108,14 +114,57 @@ function None:reset() self.bytes = 0 end
 local Upsert = {}
 Upsert.__index = Upsert
 
-local ENTRY_OVERHEAD = 96 -- bytes a Lua entry costs beyond its strings (estimate)
+local function null_key_state(m)
+  return ("a message with a null key (partition %d, offset %d): the UPSERT source is in an error state until a " ..
+    "record with a null key and a null value clears it"):format(m.partition, m.offset)
+end
 
-local function entry_size(key, e)
-  return #key + #e.value + ENTRY_OVERHEAD
+local ENTRY_OVERHEAD = 96 -- bytes a Lua entry of DEBEZIUM's positions costs beyond its key (estimate)
+
+-- Where the state goes: the sink's state_dir and state_memory, its name
+-- (Kafka source's attach). Opens the store on first use.
+function Upsert:configure(dir_opts)
+  self.store_opts = dir_opts
+end
+
+-- The store, opened (empty) on first use; nil, err when state_dir cannot
+-- be used.
+function Upsert:open()
+  if self.store then return self.store end
+  local so, dir = self.store_opts or {}, nil
+  if so.state_dir then
+    local base, err = state.sink_dir(so.state_dir, so.sink_name)
+    if not base then return nil, err end
+    dir = state.path(base, "source-" .. so.name)
+  end
+  local st, err = state.open(dir, so.state_dir and so.state_memory or nil)
+  if not st then return nil, err end
+  self.store, self.on_disk = st, dir ~= nil
+  return st
 end
 
 function Upsert:reset()
-  self.state, self.bytes, self.error_state = {}, 0, nil
+  if self.store then self.store:clear() end
+  self.error_state = nil
+end
+
+function Upsert:close()
+  if self.store then self.store:close() end
+  self.store = nil
+end
+
+local stats = ffi.new("sg_state_stats")
+
+-- Bytes of state in memory (what upsert_state_limit bounds without state_dir).
+function Upsert:memory_bytes()
+  if not self.store then return 0 end
+  C.sg_state_stats_get(self.store.s, stats)
+  return tonumber(stats.bytes_mem)
+end
+
+-- { keys, keys_in_memory, keys_on_disk, bytes_in_memory, bytes_on_disk }
+function Upsert:stats()
+  return self.store and self.store:stats() or nil
 end
 
 function Upsert:message(b, t, m)
@@ -124,30 +173,55 @@ function Upsert:message(b, t, m)
     if value == nil then
       self.error_state = nil
     else
-      self.error_state = ("a message with a null key (partition %d, offset %d): the UPSERT source is in an " ..
-        "error state until a record with a null key and a null value clears it"):format(m.partition, m.offset)
+      self.error_state = null_key_state(m)
     end
     return true
   end
-  local old = self.state[key]
+  local st = self.store or assert(self:open())
+  local stored = st:get(key)
   local lay, inline = self.layout, self.inline
   if value ~= nil then
     local ok, err, code = put(lay, b, t, 1, key, value, m, inline)
     if not ok then return nil, err, code end
   end
-  if old then
-    local ok, err = put(lay, b, t, -1, key, old.value, old, inline)
+  if stored then
+    local old, om = ustate.decode(self.flags, stored)
+    local ok, err = put(lay, b, t, -1, key, old, om or m, inline)
     if not ok then error("upsert: the stored row no longer decodes: " .. tostring(err), 0) end
   end
-  if old then self.bytes = self.bytes - entry_size(key, old) end
   if value == nil then
-    self.state[key] = nil
+    if stored then st:del(key) end
   else
-    local e = { value = value, partition = m.partition, offset = m.offset, timestamp = m.timestamp, headers = m.headers }
-    self.state[key] = e
-    self.bytes = self.bytes + entry_size(key, e)
+    st:put(key, ustate.encode(self.flags, m))
   end
   return true
+end
+
+-- Whether a rehydration may skip decoding (sg_upsert_rehydrate): under the
+-- stall policy a message that did not decode never got below the committed
+-- offsets (inline value errors are stored raw on both paths, and decoded
+-- into the error row again when retracted). Under skip or dead_letter it
+-- left the state as it was, and the C path would store it.
+function Upsert.fast_rehydration(_, o)
+  return o.on_decode_error == "stall"
+end
+
+-- The rehydration fast path (source/upsert_state.lua); flushes the store.
+function Upsert:rehydrate(c, positions, target, budget_ms)
+  local st, err = self:open()
+  if not st then return nil, err end
+  local done, nk, messages = ustate.rehydrate(st, c, positions, target, self.flags, budget_ms)
+  if done == nil then return nil, nk end
+  if nk then
+    self.error_state = null_key_state(nk)
+  elseif nk == false then
+    self.error_state = nil
+  end
+  return done, messages
+end
+
+function Upsert:flush()
+  if self.store then self.store:flush() end
 end
 
 ------------------------------------------------------------------------------
@@ -248,6 +322,7 @@ function M.new(layout, o)
   local cls = ({ none = None, upsert = Upsert, debezium = Debezium })[layout.envelope]
   local self = setmetatable({ layout = layout, limit = o.upsert_state_limit }, cls)
   self.inline = layout.error_type -- VALUE DECODING ERRORS = INLINE
+  if cls == Upsert then self.flags = ustate.flags(layout) end
   self:reset()
   return self
 end

@@ -143,26 +143,10 @@ function M:attach(sink)
   self.sink_name = sink.name
 end
 
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
-
--- The directory of this process's state for the sink: <state_dir>/<sink>/,
--- one "<view>-<n>.<pid>.state" per stateful view. A process's own
--- directories (an instance taking over from another keeps away from the
--- other's files); those of processes that are gone are removed here.
+-- The directory of this process's state for the sink (state.sink_dir:
+-- one "<view>-<n>.<pid>.state" per stateful view).
 function M:state_base()
-  local base = self.state_dir .. "/" .. (self.sink_name or "sink"):gsub("[^%w_%-%.]", "_")
-  if os.execute("mkdir -p " .. q(base) .. " 2>/dev/null") ~= 0 then return nil, "state_dir: cannot create " .. base end
-  local buf = ffi.new("sg_buf[1]")
-  if C.sg_sys_list_dir(base, ".state", buf, core.errbuf, core.ERRLEN) == 0 and buf[0].len > 0 then
-    local me = tostring(C.sg_sys_pid())
-    for name in ffi.string(buf[0].data, buf[0].len):gmatch("[^\n]+") do
-      local pid = name:match("%.(%d+)%.state$")
-      local f = pid and pid ~= me and io.open("/proc/" .. pid .. "/stat")
-      if f then f:close() elseif pid and pid ~= me then os.execute("rm -rf " .. q(base .. "/" .. name)) end
-    end
-  end
-  C.sg_buf_free(buf)
-  return base
+  return state.sink_dir(self.state_dir, self.sink_name)
 end
 
 -- Opens the stores of the stateful views (empty; the first use or a rewind).
@@ -177,8 +161,7 @@ function M:open_state()
           base, err = self:state_base()
           if not base then return nil, err end
         end
-        local name = (st.v.plan.relation.name .. "-" .. i):gsub("[^%w_%-%.]", "_")
-        dir = ("%s/%s.%d.state"):format(base, name, C.sg_sys_pid())
+        dir = state.path(base, st.v.plan.relation.name .. "-" .. i)
       end
       local store, err = state.open(dir, self.state_memory)
       if not store then return nil, err end
