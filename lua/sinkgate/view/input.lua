@@ -32,6 +32,7 @@ local distinct = require "sinkgate.view.distinct"
 local group = require "sinkgate.view.group"
 local writer = require "sinkgate.view.writer"
 local rowview = require "sinkgate.view.rowview"
+local project = require "sinkgate.view.project"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -55,15 +56,30 @@ local function bad_output(fn, path, msg)
   error({ view_error = true, fn = fn, path = path, msg = msg }, 0)
 end
 
+-- kept_changed(out, row): the first inherited key column whose value the
+-- map changed, or nil. Generated as one comparison per column rather than
+-- a loop: an inner loop on the per-row path splits it into traces that
+-- LuaJIT cannot link back ("NYI: return to lower frame"), and the whole
+-- view then runs interpreted.
+local function kept_check(checked_keys)
+  local lines = { "return function(out, row)" }
+  for _, k in ipairs(checked_keys or {}) do
+    for _, c in ipairs(k) do
+      lines[#lines + 1] = ("  if out[%q] ~= row[%q] then return %q end"):format(c, c, c)
+    end
+  end
+  lines[#lines + 1] = "end"
+  return assert(loadstring(table.concat(lines, "\n"), "=view key check"))()
+end
+
 -- A stateless stage: filter, then map or flat_map. `cur` records which
--- function runs, to name it if it raises.
-local function stateless_stage(v, nxt, cur)
+-- function runs, to name it if it raises. copy (view/project.lua): a map
+-- that only copies columns, written from the scratch batch's row owner.at
+-- into owner.out; false sends the row down the plain path.
+local function stateless_stage(v, nxt, cur, copy, owner)
   local o = v.opts
   local filter, map, flat = o.filter, o.map, o.flat_map
-  local kept = {}
-  for _, k in ipairs(v.checked_keys or {}) do
-    for _, c in ipairs(k) do kept[#kept + 1] = c end
-  end
+  local kept_changed = kept_check(v.checked_keys)
   local fpath, mpath = v.path .. ".filter", v.path .. (map and ".map" or ".flat_map")
   local fn = map or flat
   return function(row, time, diff)
@@ -72,16 +88,16 @@ local function stateless_stage(v, nxt, cur)
       if not filter(row) then return end
     end
     if not fn then return nxt(row, time, diff) end
+    if copy and copy(owner.out, time, diff, owner.scratch, owner.at) then return end
     cur.fn, cur.path = fn, mpath
     local out = fn(row)
     if out == nil then return end
     if map then
       if type(out) ~= "table" then bad_output(fn, mpath, "expected a row (a table) or nil, got " .. check.show(out)) end
-      for _, c in ipairs(kept) do
-        if out[c] ~= row[c] then
-          bad_output(fn, mpath, ("the map changed key column \"%s\" (%s → %s), a key the view inherits; declare the " ..
-            "view's keys instead"):format(c, check.show(row[c]), check.show(out[c])))
-        end
+      local c = kept_changed(out, row)
+      if c then
+        bad_output(fn, mpath, ("the map changed key column \"%s\" (%s → %s), a key the view inherits; declare the " ..
+          "view's keys instead"):format(c, check.show(row[c]), check.show(out[c])))
       end
       return nxt(out, time, diff)
     end
@@ -112,7 +128,10 @@ function M.new(decl, relation)
   for i = #chain, 1, -1 do
     local v = chain[i]
     if v.plan.kind == "stateless" then
-      nxt = stateless_stage(v, nxt, self.cur)
+      -- the fast path writes the sink's batch from the source's: only a
+      -- view straight over the source, read by the sink
+      local copy = #chain == 1 and v.opts.map and project.new(root_rel, relation, v.opts.map, v.checked_keys)
+      nxt = stateless_stage(v, nxt, self.cur, copy or nil, self)
     else
       local st = { v = v, impl = v.plan.kind == "distinct" and distinct or group }
       self.stateful[#self.stateful + 1] = st
@@ -282,7 +301,8 @@ end
 local function run_rows(self, out, first, view, sb, r, n)
   local mark = self.mark
   while r < n do
-    mark[1], mark[2], self.at = out.nrows, out.arena_len, r
+    -- (tonumber: arena_len is a size_t, boxed as a new cdata per row otherwise)
+    mark[1], mark[2], self.at = out.nrows, tonumber(out.arena_len), r
     first(view:at(r), tonumber(sb.times[r]), tonumber(sb.diffs[r]))
     r = r + 1
   end
