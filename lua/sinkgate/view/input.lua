@@ -131,6 +131,7 @@ function M.new(decl, relation)
       -- the fast path writes the sink's batch from the source's: only a
       -- view straight over the source, read by the sink
       local copy = #chain == 1 and v.opts.map and project.new(root_rel, relation, v.opts.map, v.checked_keys)
+      self.projected = copy and true or false -- (specs)
       nxt = stateless_stage(v, nxt, self.cur, copy or nil, self)
     else
       local st = { v = v, impl = v.plan.kind == "distinct" and distinct or group }
