@@ -80,7 +80,7 @@ describe("a map that only copies columns", function()
   it("is recognised from its bytecode, and nothing else is", function()
     local up = 1
     assert.same({ id = "id", label = "name" }, project.projection(function(row) return { id = row.id, label = row.name } end))
-    assert.same({ a = "c" }, project.projection(function(row) return { a = row.b, a = row.c } end))
+    assert.same({ a = "c" }, project.projection(function(row) return { a = row.b, a = row.c } end)) -- luacheck: ignore 314
     local not_projections = {
       function(row) return { a = row.b, c = 1 } end,
       function(row) return { a = row.b + 1 } end,
@@ -88,7 +88,7 @@ describe("a map that only copies columns", function()
       function(row) return { a = row.b, u = up } end,
       function(row) return { a = row.b, [1] = row.c } end,
       function(row) local t = {} t.a = row.b return t end,
-      function(row) return {} end,
+      function(_) return {} end,
       function(row, x) return { a = row.b, x = x } end,
       function(row) print(row) return { a = row.b } end,
       function(row) return { a = row.b, b = row.a.x } end,
