@@ -137,6 +137,14 @@ local v = sg.view { from = t, map = function(row) return { id = row.id, label = 
     assert.equal(7, #got.rows)
   end)
 
+  it("copies the rows a filter alone keeps, as the plain path writes them", function()
+    local got = same_both_ways([[
+local v = sg.view { from = t, filter = function(r) return r.id ~= 4 end }
+]])
+    assert.equal(6, #got.rows)
+    assert.equal(0, got.errors)
+  end)
+
   it("leaves a map that computes to the plain path, its errors still located", function()
     local p = plan_of([[
 local v = sg.view { from = t, map = function(row) return { id = row.id, w = "x" .. row.id } end,

@@ -74,8 +74,9 @@ end
 
 -- A stateless stage: filter, then map or flat_map. `cur` records which
 -- function runs, to name it if it raises. copy (view/project.lua): a map
--- that only copies columns, written from the scratch batch's row owner.at
--- into owner.out; false sends the row down the plain path.
+-- that only copies columns (or a filter alone), written from the scratch
+-- batch's row owner.at into owner.out; false sends the row down the plain
+-- path.
 local function stateless_stage(v, nxt, cur, copy, owner)
   local o = v.opts
   local filter, map, flat = o.filter, o.map, o.flat_map
@@ -87,8 +88,8 @@ local function stateless_stage(v, nxt, cur, copy, owner)
       cur.fn, cur.path = filter, fpath
       if not filter(row) then return end
     end
-    if not fn then return nxt(row, time, diff) end
     if copy and copy(owner.out, time, diff, owner.scratch, owner.at) then return end
+    if not fn then return nxt(row, time, diff) end
     cur.fn, cur.path = fn, mpath
     local out = fn(row)
     if out == nil then return end
@@ -130,7 +131,12 @@ function M.new(decl, relation)
     if v.plan.kind == "stateless" then
       -- the fast path writes the sink's batch from the source's: only a
       -- view straight over the source, read by the sink
-      local copy = #chain == 1 and v.opts.map and project.new(root_rel, relation, v.opts.map, v.checked_keys)
+      local o, copy = v.opts, nil
+      if #chain == 1 and o.map then
+        copy = project.new(root_rel, relation, o.map, v.checked_keys)
+      elseif #chain == 1 and not o.flat_map then
+        copy = project.identity(root_rel, relation)
+      end
       self.projected = copy and true or false -- (specs)
       nxt = stateless_stage(v, nxt, self.cur, copy or nil, self)
     else

@@ -15,7 +15,8 @@
 -- the same UTF-8 scan. Whatever the checks refuse (a NULL into a NOT NULL
 -- column, a value out of range, invalid UTF-8, a full arena) sends that row
 -- down the plain path — the map called, its table written by the writer —
--- so errors read exactly as without the fast path. The view spec
+-- so errors read exactly as without the fast path. A view with a filter
+-- alone copies every column the same way (M.identity). The view spec
 -- (spec/01-unit/view_project_spec.lua) cross-checks both paths.
 local core = require "sinkgate.core"
 local check = require "sinkgate.rows_check"
@@ -126,13 +127,11 @@ local function column_code(j, oc, out, ic, it)
 end
 
 -- copy(b, time, diff, s, sr) → the row index written in b from row sr of
--- batch s, or false (b as it was) for the plain path; nil when the view
--- has no fast path. input: the relation of s; output: the view's; fn its
--- map; kept: the input key columns the map must keep (view/plan.lua).
-function M.new(input, output, fn, kept)
-  if M.disabled then return nil end
-  local map = M.projection(fn)
-  if not map then return nil end
+-- batch s, or false (b as it was) for the plain path; nil when there is no
+-- fast path. input: the relation of s; output: the view's; map: output key
+-- → input column, as M.projection gives; kept: the input key columns the
+-- map must keep (view/plan.lua).
+function M.copier(input, output, map, kept)
   for key, col in pairs(map) do
     if not output.index[key] or not input.index[col] then return nil end -- the plain path's errors
   end
@@ -174,6 +173,22 @@ function M.new(input, output, fn, kept)
   body[#body + 1] = "end"
   local make = assert(loadstring(table.concat(body, "\n"), "=view projection " .. output.name))
   return make(C, CHECK, T)
+end
+
+-- The fast path of a view with map fn (a copier), or nil.
+function M.new(input, output, fn, kept)
+  if M.disabled then return nil end
+  local map = M.projection(fn)
+  return map and M.copier(input, output, map, kept)
+end
+
+-- The fast path of a view with a filter alone: its rows are the input's
+-- (the writer would read each column through the row view and check it).
+function M.identity(input, output)
+  if M.disabled then return nil end
+  local map = {}
+  for _, c in ipairs(input.columns) do map[c.name] = c.name end
+  return M.copier(input, output, map)
 end
 
 return M
