@@ -88,7 +88,10 @@ local function stateless_stage(v, nxt, cur, copy, owner)
       cur.fn, cur.path = filter, fpath
       if not filter(row) then return end
     end
-    if copy and copy(owner.out, time, diff, owner.scratch, owner.at) then return end
+    if copy then
+      if fn then cur.fn, cur.path = fn, mpath end -- (copy never raises; should it, the map is named)
+      if copy(owner.out, time, diff, owner.scratch, owner.at) then return end
+    end
     if not fn then return nxt(row, time, diff) end
     cur.fn, cur.path = fn, mpath
     local out = fn(row)
