@@ -99,6 +99,17 @@ function M.new(relation)
     end
     local nrows, arena = b.nrows, b.arena_len
     local r, i, err = write(b, time, diff, row)
+    if r and getmetatable(row) ~= nil then
+      -- rows.push walks the keys with pairs(), which on a LuaJIT built with
+      -- Lua 5.2 compatibility follows __pairs (a row view has one): the
+      -- same keys as next() here, but not necessarily elsewhere
+      for k in pairs(row) do
+        if not relation.index[k] then
+          r, i, err = nil, -1, k
+          break
+        end
+      end
+    end
     if r then return r end
     C.sg_batch_truncate(b, nrows, arena)
     if i == -1 then
