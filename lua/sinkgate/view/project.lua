@@ -30,6 +30,12 @@ local ID = types.ID
 local INT = { [ID.smallint] = true, [ID.integer] = true, [ID.bigint] = true, [ID.uint2] = true, [ID.uint4] = true,
   [ID.oid] = true, [ID.date] = true, [ID.time] = true, [ID.timestamp] = true, [ID.timestamptz] = true }
 local FLOAT = { [ID.real] = true, [ID["double precision"]] = true }
+local STAMP = { [ID.timestamp] = true, [ID.timestamptz] = true }
+-- Integer output types: the range within which rows_check.integer takes a
+-- number as it is (and the row view gives a number: |x| <= 2^53).
+local FITS = { [ID.smallint] = { "-32768LL", "32767LL" }, [ID.integer] = { "-2147483648LL", "2147483647LL" },
+  [ID.bigint] = { "-9007199254740992LL", "9007199254740992LL" }, [ID.uint2] = { "0LL", "65535LL" },
+  [ID.uint4] = { "0LL", "4294967295LL" }, [ID.oid] = { "0LL", "4294967295LL" } }
 -- How the writer stores a checked value, by output type.
 local FIXED_INT = { [ID.boolean] = true, [ID.smallint] = true, [ID.integer] = true, [ID.bigint] = true,
   [ID.uint2] = true, [ID.uint4] = true, [ID.uint8] = true, [ID.oid] = true, [ID.date] = true, [ID.time] = true,
@@ -105,7 +111,23 @@ local function column_code(j, oc, out, ic, it)
     lines[#lines + 1] = "    local p = s.arena + sv.off"
     lines[#lines + 1] = "    if utf8_valid(p, sv.len, nil) == 0 then goto plain end"
     lines[#lines + 1] = ("    if set_bytes(b, r, %d, p, sv.len) ~= 0 then goto plain end"):format(oc)
+  elseif INT[it.id] and STAMP[ot.id] then
+    -- rows_check.timestamp takes any integer the row view gives as it is
+    lines[#lines + 1] = ("    set_i64(b, r, %d, s.cells[i].i)"):format(oc)
+  elseif FLOAT[it.id] and FLOAT[ot.id] then
+    -- rows_check.float takes any number as it is
+    lines[#lines + 1] = ("    set_f64(b, r, %d, s.cells[i].f)"):format(oc)
+  elseif it.id == ID.boolean and ot.id == ID.boolean then
+    lines[#lines + 1] = ("    if s.cells[i].i ~= 0 then set_i64(b, r, %d, 1) else set_i64(b, r, %d, 0) end"):format(oc, oc)
   elseif FIXED_INT[ot.id] or FLOAT[ot.id] then
+    local fits = INT[it.id] and FITS[ot.id]
+    if fits then
+      -- an integer the row view gives as a number, within the column's
+      -- range: rows_check.integer takes it as it is; anything else is
+      -- checked by it below
+      lines[#lines + 1] = "    x = s.cells[i].i"
+      lines[#lines + 1] = ("    if x >= %s and x <= %s then set_i64(b, r, %d, x) else"):format(fits[1], fits[2], oc)
+    end
     if INT[it.id] then
       lines[#lines + 1] = "    x = s.cells[i].i"
       lines[#lines + 1] = "    if x >= -9007199254740992LL and x <= 9007199254740992LL then v = tonumber(x) else v = x end"
@@ -119,6 +141,7 @@ local function column_code(j, oc, out, ic, it)
     lines[#lines + 1] = ("    x = CHECK[%d](T[%d], v)"):format(j, j)
     lines[#lines + 1] = "    if x == nil then goto plain end"
     lines[#lines + 1] = ("    %s(b, r, %d, x)"):format(FLOAT[ot.id] and "set_f64" or "set_i64", oc)
+    if fits then lines[#lines + 1] = "    end" end
   else
     return nil
   end
