@@ -3,6 +3,7 @@
 -- by view/writer.lua): the same updates, the same errors with the same
 -- file:line, the same counts, for the same input.
 local cfg = require "helpers.config"
+local check = require "sinkgate.rows_check"
 local core = require "sinkgate.core"
 local input = require "sinkgate.source.input"
 local project = require "sinkgate.view.project"
@@ -171,5 +172,35 @@ local v = sg.view { from = t, map = function(row) return { id = row.id, w = "x" 
     assert.is_false(copy(out, 1, 1, src, 2))
     assert.equal(1, out.nrows)
     assert.equal(#"ok é", tonumber(out.arena_len))
+  end)
+
+  it("(and the writer) use the C UTF-8 scan, which accepts exactly what rows_check does", function()
+    local edges = { 0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC,
+      0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF }
+    local n = 0
+    local function same(str)
+      n = n + 1
+      local c = C.sg_utf8_valid(str, #str, nil) == 1
+      if c ~= check.valid_utf8(str) then error(("disagree on %q: C %s"):format(str, tostring(c))) end
+    end
+    for a = 0, 255 do
+      same(string.char(a))
+      for b = 0, 255 do same(string.char(a, b)) end
+    end
+    for _, a in ipairs(edges) do
+      for _, b in ipairs(edges) do
+        for _, c in ipairs(edges) do
+          same(string.char(a, b, c))
+          for _, d in ipairs(edges) do same(string.char(a, b, c, d)) end
+        end
+      end
+    end
+    math.randomseed(12)
+    for _ = 1, 20000 do
+      local t = {}
+      for i = 1, math.random(1, 12) do t[i] = edges[math.random(#edges)] end
+      same("ab" .. string.char(unpack(t)))
+    end
+    assert.is_true(n > 400000)
   end)
 end)
