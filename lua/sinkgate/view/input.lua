@@ -33,6 +33,7 @@ local distinct = require "sinkgate.view.distinct"
 local group = require "sinkgate.view.group"
 local writer = require "sinkgate.view.writer"
 local rowview = require "sinkgate.view.rowview"
+local project = require "sinkgate.view.project"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -45,11 +46,11 @@ local SCRATCH_ROWS = 4096
 -- store's commit per batch stays cheap.
 local REPLAY_ROWS = 512
 
--- A view's per-row path reads several columns through the row view's
--- __index and writes several through the generated writer; with LuaJIT's
--- default loop unroll limit (15) the recorder gives up on that loop and it
--- runs interpreted, at twice the CPU per row (measured on the bench
--- relation). Raised once, process-wide, when a view is built.
+-- LuaJIT's loop unroll limit, raised once, process-wide, when a view is
+-- built: a short loop inside a view's function (over a small list, say)
+-- then unrolls into the per-row trace instead of stopping it. The view's
+-- own per-row path has no loop left (see kept_check, view/writer.lua), and
+-- the bench's view measures the same with or without this.
 local function tune_jit()
   if jit and jit.opt then jit.opt.start("loopunroll=60") end
   tune_jit = function() end
@@ -61,15 +62,31 @@ local function bad_output(fn, path, msg)
   error({ view_error = true, fn = fn, path = path, msg = msg }, 0)
 end
 
+-- kept_changed(out, row): the first inherited key column whose value the
+-- map changed, or nil. Generated as one comparison per column rather than
+-- a loop: an inner loop on the per-row path splits it into traces that
+-- LuaJIT cannot link back ("NYI: return to lower frame"), and the whole
+-- view then runs interpreted.
+local function kept_check(checked_keys)
+  local lines = { "return function(out, row)" }
+  for _, k in ipairs(checked_keys or {}) do
+    for _, c in ipairs(k) do
+      lines[#lines + 1] = ("  if out[%q] ~= row[%q] then return %q end"):format(c, c, c)
+    end
+  end
+  lines[#lines + 1] = "end"
+  return assert(loadstring(table.concat(lines, "\n"), "=view key check"))()
+end
+
 -- A stateless stage: filter, then map or flat_map. `cur` records which
--- function runs, to name it if it raises.
-local function stateless_stage(v, nxt, cur)
+-- function runs, to name it if it raises. copy (view/project.lua): a map
+-- that only copies columns (or a filter alone), written from the scratch
+-- batch's row owner.at into owner.out; false sends the row down the plain
+-- path.
+local function stateless_stage(v, nxt, cur, copy, owner)
   local o = v.opts
   local filter, map, flat = o.filter, o.map, o.flat_map
-  local kept = {}
-  for _, k in ipairs(v.checked_keys or {}) do
-    for _, c in ipairs(k) do kept[#kept + 1] = c end
-  end
+  local kept_changed = kept_check(v.checked_keys)
   local fpath, mpath = v.path .. ".filter", v.path .. (map and ".map" or ".flat_map")
   local fn = map or flat
   return function(row, time, diff)
@@ -77,17 +94,20 @@ local function stateless_stage(v, nxt, cur)
       cur.fn, cur.path = filter, fpath
       if not filter(row) then return end
     end
+    if copy then
+      if fn then cur.fn, cur.path = fn, mpath end -- (copy never raises; should it, the map is named)
+      if copy(owner.out, time, diff, owner.scratch, owner.at) then return end
+    end
     if not fn then return nxt(row, time, diff) end
     cur.fn, cur.path = fn, mpath
     local out = fn(row)
     if out == nil then return end
     if map then
       if type(out) ~= "table" then bad_output(fn, mpath, "expected a row (a table) or nil, got " .. check.show(out)) end
-      for _, c in ipairs(kept) do
-        if out[c] ~= row[c] then
-          bad_output(fn, mpath, ("the map changed key column \"%s\" (%s → %s), a key the view inherits; declare the " ..
-            "view's keys instead"):format(c, check.show(row[c]), check.show(out[c])))
-        end
+      local c = kept_changed(out, row)
+      if c then
+        bad_output(fn, mpath, ("the map changed key column \"%s\" (%s → %s), a key the view inherits; declare the " ..
+          "view's keys instead"):format(c, check.show(row[c]), check.show(out[c])))
       end
       return nxt(out, time, diff)
     end
@@ -118,7 +138,16 @@ function M.new(decl, relation)
   for i = #chain, 1, -1 do
     local v = chain[i]
     if v.plan.kind == "stateless" then
-      nxt = stateless_stage(v, nxt, self.cur)
+      -- the fast path writes the sink's batch from the source's: only a
+      -- view straight over the source, read by the sink
+      local o, copy = v.opts, nil
+      if #chain == 1 and o.map then
+        copy = project.new(root_rel, relation, o.map, v.checked_keys)
+      elseif #chain == 1 and not o.flat_map then
+        copy = project.identity(root_rel, relation)
+      end
+      self.projected = copy and true or false -- (specs)
+      nxt = stateless_stage(v, nxt, self.cur, copy or nil, self)
     else
       local st = { v = v, impl = v.plan.kind == "distinct" and distinct or group }
       self.stateful[#self.stateful + 1] = st
@@ -272,7 +301,8 @@ end
 local function run_rows(self, out, first, view, sb, r, n)
   local mark = self.mark
   while r < n do
-    mark[1], mark[2], self.at = out.nrows, out.arena_len, r
+    -- (tonumber: arena_len is a size_t, boxed as a new cdata per row otherwise)
+    mark[1], mark[2], self.at = out.nrows, tonumber(out.arena_len), r
     first(view:at(r), tonumber(sb.times[r]), tonumber(sb.diffs[r]))
     r = r + 1
   end

@@ -27,7 +27,17 @@ local function column_code(i, c)
   lines[#lines + 1] = c.nullable and "" or ("  return %d, 'NULL in a NOT NULL column'"):format(i)
   lines[#lines + 1] = "else"
   local id = c.type.id
-  if check.BY_ID[id] then
+  if id == ID.text and not c.type.length then
+    -- rows_check.text without its Lua UTF-8 scan (string.find is not
+    -- compiled: it would end the trace on every row): the C scan accepts
+    -- exactly what that accepts, and anything it refuses goes through
+    -- rows_check for the same message.
+    lines[#lines + 1] = "  x = v"
+    lines[#lines + 1] = ("  if type(v) ~= 'string' or utf8_valid(v, #v, nil) == 0 then x, err = CHECK[%d](T[%d], v) end")
+      :format(i, i)
+    lines[#lines + 1] = ("  if x == nil then return %d, err end"):format(i)
+    lines[#lines + 1] = ("  if set_bytes(b, r, %d, x, #x) ~= 0 then return %d, 'batch arena is full' end"):format(col, i)
+  elseif check.BY_ID[id] then
     lines[#lines + 1] = ("  x, err = CHECK[%d](T[%d], v)"):format(i, i)
     lines[#lines + 1] = ("  if x == nil then return %d, err end"):format(i)
     if FIXED_INT[id] then
@@ -50,8 +60,8 @@ end
 function M.new(relation)
   local cols = relation.columns
   local body = { "local C, CHECK, T, NULL, set, index, is_secret = ...",
-    "local push_row, set_i64, set_f64, set_bytes = C.sg_batch_push_row, C.sg_batch_set_i64, " ..
-      "C.sg_batch_set_f64, C.sg_batch_set_bytes",
+    "local push_row, set_i64, set_f64, set_bytes, utf8_valid = C.sg_batch_push_row, C.sg_batch_set_i64, " ..
+      "C.sg_batch_set_f64, C.sg_batch_set_bytes, C.sg_utf8_valid",
     "return function(b, time, diff, row)",
     "  local r = push_row(b, time, diff)",
     "  if r < 0 then return nil, 0, 'out of memory' end",
@@ -63,7 +73,16 @@ function M.new(relation)
     body[#body + 1] = column_code(i, c)
     body[#body + 1] = "  end"
   end
-  body[#body + 1] = "  for k in pairs(row) do if not index[k] then return nil, -1, k end end"
+  -- Unknown columns: the keys in pairs() order (so the same one is named),
+  -- by next() unrolled #cols + 1 times: #cols distinct known keys at most,
+  -- so the step after them ends the table or finds an unknown key. (A
+  -- pairs loop would be an inner loop: the per-row path then no longer
+  -- compiles to one trace — "NYI: return to lower frame" — and runs
+  -- interpreted.)
+  body[#body + 1] = "  local k = nil"
+  for _ = 1, #cols + 1 do
+    body[#body + 1] = "  k = next(row, k) if k == nil then return r end if not index[k] then return nil, -1, k end"
+  end
   body[#body + 1] = "  return r"
   body[#body + 1] = "end"
   local text = table.concat(body, "\n")
@@ -80,6 +99,17 @@ function M.new(relation)
     end
     local nrows, arena = b.nrows, b.arena_len
     local r, i, err = write(b, time, diff, row)
+    if r and getmetatable(row) ~= nil then
+      -- rows.push walks the keys with pairs(), which on a LuaJIT built with
+      -- Lua 5.2 compatibility follows __pairs (a row view has one): the
+      -- same keys as next() here, but not necessarily elsewhere
+      for k in pairs(row) do
+        if not relation.index[k] then
+          r, i, err = nil, -1, k
+          break
+        end
+      end
+    end
     if r then return r end
     C.sg_batch_truncate(b, nrows, arena)
     if i == -1 then
