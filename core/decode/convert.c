@@ -25,7 +25,9 @@ int sg_pack_u64(sg_buf *out, uint64_t v) {
 int sg_dec_decimal_text(const uint8_t *p, size_t n, int scale, sg_buf *out) {
   if (n > 64 || scale < 0 || scale > 1000) return -1;
   uint8_t mag[64];
-  char digits[200];
+  /* 64 bytes hold at most 155 decimal digits; zeros are then padded up to
+   * scale + 1 (scale <= 1000), so the buffer must hold 1001 digits */
+  char digits[1008];
   int neg = n > 0 && (p[0] & 0x80);
   int carry = 1;
   for (size_t i = n; i-- > 0;) { /* two's complement negation when negative */

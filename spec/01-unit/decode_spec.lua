@@ -222,6 +222,26 @@ describe("Debezium JSON decoder", function()
     assert.is_nil(info.op)
   end)
 
+  it("variable-scale decimals up to scale 1000 (found by the fuzzer: a stack buffer held 200 digits)", function()
+    local schema = [[{"schema":{"type":"struct","fields":[{"type":"struct","optional":true,"field":"before",
+      "fields":[{"type":"struct","optional":true,"field":"v","name":"io.debezium.data.VariableScaleDecimal"}]},
+      {"type":"struct","optional":true,"field":"after","fields":[]},{"type":"string","field":"op"}]},
+      "payload":{"before":null,"after":{"v":{"scale":%d,"value":"BNI="}},"op":"c"}}]]
+    local d = assert(decode.new("debezium", { sample = schema:format(2) }))
+    local rel = assert(relation.new("t", d:relation_columns()))
+    local b = ffi.gc(C.sg_batch_new(rel:c_schema(), 4), C.sg_batch_free)
+    for _, scale in ipairs({ 2, 250, 1000 }) do
+      local msg = schema:format(scale)
+      local info = assert(d:parse(msg))
+      assert.is_true(info.has_after)
+      C.sg_batch_clear(b)
+      local r = C.sg_batch_push_row(b, 1, 1)
+      assert(d:fill("after", b, r, 0))
+      local want = scale == 2 and "12.34" or ("0." .. ("0"):rep(scale - 4) .. "1234")
+      assert.equal(want, rows.get(b, r, 0, rel.columns[1].type))
+    end
+  end)
+
   it("rejects malformed envelopes and values with the column and byte offset", function()
     local run = harness("debezium", { columns = { { "id", "integer" }, { "d", "date" }, { "u", "uuid" },
       { "t", "timestamp" } } })
