@@ -16,8 +16,9 @@ end
 
 local name, val, len = ffi.new("const char *[1]"), ffi.new("const void *[1]"), ffi.new("size_t[1]")
 
--- The headers of every message without any (read only, as all headers are).
-local NO_HEADERS = setmetatable({}, { __newindex = function() error("NO_HEADERS is read-only", 2) end })
+-- The headers of every message without any: shared, so never written to
+-- (no metatable to guard it: rows.set takes only plain tables as lists).
+local NO_HEADERS = {}
 
 -- The polled message as one table per source, refilled per message (a new
 -- one each cost GC time, bench/pipeline.lua): callers keep fields, never m.
