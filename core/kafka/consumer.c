@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <librdkafka/rdkafka.h>
 #include "../util/util.h"
 #include "kafka.h"
@@ -22,6 +23,7 @@ struct sg_consumer {
   char *topic;
   rd_kafka_message_t *cur;
   rd_kafka_headers_t *cur_headers;
+  uint64_t assigned_ns; /* when the last assignment was made (0: never) */
 };
 
 sg_consumer *sg_consumer_new(const char **keys, const char **vals, int n, const char *topic, char *err,
@@ -111,13 +113,40 @@ static void release_current(sg_consumer *c) {
   c->cur_headers = NULL;
 }
 
+static uint64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* librdkafka 2.0.2 aborts (assertion rktp_started in
+ * rd_kafka_assignment_partition_stopped) when an assignment replaces one
+ * whose partitions' fetch stops are still being acknowledged: both ask
+ * the same partition to stop and the second reply finds it stopped
+ * (librdkafka issue #5573). The stops are answered by its main thread
+ * within milliseconds, so assignments made back to back are spaced out;
+ * sources reassign only when they reposition (start, rewind, the end of a
+ * catch-up, new partitions), so this costs nothing while reading. */
+#define SG_ASSIGN_SPACING_NS 300000000u
+
+static void settle(sg_consumer *c) {
+  uint64_t now = mono_ns();
+  if (c->assigned_ns && now - c->assigned_ns < SG_ASSIGN_SPACING_NS) {
+    uint64_t wait = SG_ASSIGN_SPACING_NS - (now - c->assigned_ns);
+    struct timespec ts = {(time_t)(wait / 1000000000u), (long)(wait % 1000000000u)};
+    nanosleep(&ts, NULL);
+  }
+}
+
 int sg_consumer_assign(sg_consumer *c, const int64_t *offsets, int n, char *err, size_t errlen) {
   release_current(c);
+  settle(c);
   rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
   for (int p = 0; p < n; p++)
     rd_kafka_topic_partition_list_add(l, c->topic, p)->offset = offsets[p] < 0 ? RD_KAFKA_OFFSET_END : offsets[p];
   rd_kafka_resp_err_t e = rd_kafka_assign(c->rk, l);
   rd_kafka_topic_partition_list_destroy(l);
+  c->assigned_ns = mono_ns();
   if (e) return sg_fail(err, errlen, "assign %s: %s", c->topic, rd_kafka_err2str(e));
   return 0;
 }
@@ -175,6 +204,7 @@ void sg_consumer_free(sg_consumer *c) {
   if (!c) return;
   release_current(c);
   if (c->rk) {
+    settle(c); /* closing unassigns too */
     rd_kafka_consumer_close(c->rk);
     rd_kafka_destroy(c->rk);
   }
