@@ -354,7 +354,9 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     if not done and not over_limit(self) then return true, false end
     rehydration.flush(self, true)
     local st = self.env:stats()
-    log.info("source %s: UPSERT state rebuilt in C: %d keys (%d on disk)", self.relation.name, st.keys, st.keys_on_disk)
+    local r = self.rehydration_state
+    log.info("source %s: UPSERT state rebuilt up to offsets %s: %d keys (%d on disk) in %.2fs", self.relation.name,
+      table.concat(target, ","), st.keys, st.keys_on_disk, ((r.finished or r.started) - r.started) / 1000)
     local ok, aerr = assign(self)
     return ok, aerr or true
   end

@@ -37,7 +37,10 @@ local function put_meta(layout, b, r, m)
     elseif k == "timestamp" then
       if m.timestamp and m.timestamp >= 0 then C.sg_batch_set_i64(b, r, md.col, m.timestamp * 1000) end
     elseif k == "headers" then
-      rows.set(b, r, md.col, md.type, m.headers)
+      -- a message without headers shares a read-only table (kafka_message.lua),
+      -- which rows.set refuses for having a metatable
+      local hs = m.headers
+      rows.set(b, r, md.col, md.type, getmetatable(hs) and {} or hs)
     else
       local v
       for _, h in ipairs(m.headers) do if h.key == md.header then v = h.value end end
