@@ -81,7 +81,7 @@ end
 
 describe("UPSERT snapshot from keyed state", function()
   local dev
-  setup(function() dev = helpers.dev_start("--topics usnap:3,usnap_disk:2") end)
+  setup(function() dev = helpers.dev_start("--topics usnap:3,usnap_disk:2,usnap_bad:1") end)
   teardown(function() helpers.dev_stop(dev) end)
 
   it("gives the rows of the per-message path (updates, deletes, null keys)", function()
@@ -122,5 +122,26 @@ describe("UPSERT snapshot from keyed state", function()
     assert.is_true(on_disk > 100, "keys on disk: " .. tostring(on_disk))
     assert.equal(n - math.floor(n / 5) + math.floor(n / 15), count)
     os.execute("rm -rf '" .. d1 .. "' '" .. d2 .. "'")
+  end)
+
+  it("a stored value that does not decode: the per-message path's stall, same message", function()
+    produce(dev, "usnap_bad", { { key = "a", value = '{"x":1}', partition = 0 }, { key = "b", value = "not json", partition = 0 },
+      { key = "c", value = '{"x":3}', partition = 0 } })
+    local cfg = [[
+local sg = require "sinkgate"
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local src = sg.source.kafka { connection = kafka, topic = "usnap_bad", key_format = "text", value_format = "json",
+  envelope = "upsert", include = { key = true } }
+sg.sink "usnap_bad_out" { from = src, into = { connection = kafka, topic = "usnap_bad_out" }, format = "json",
+  envelope = "debezium" }
+]]
+    local r = ks.run(dev, cfg, "3s")
+    assert.matches("a stored row does not decode", r.err)
+    assert.matches("topic usnap_bad partition 0 offset 1: ", r.err)
+    assert.matches("the source stalls here", r.err)
+    -- as the per-message path: the snapshot up to the message that stalls
+    local rows, n = snapshot(dev, "usnap_bad_out")
+    assert.equal(1, n)
+    assert.same({ x = 1 }, rows.a.data)
   end)
 end)
