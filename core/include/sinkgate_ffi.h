@@ -677,6 +677,14 @@ int sg_state_del(sg_state *s, const void *k, size_t klen, char *err, size_t errl
 int sg_state_flush(sg_state *s, char *err, size_t errlen);
 int sg_state_clear(sg_state *s, char *err, size_t errlen);
 void sg_state_stats_get(const sg_state *s, sg_state_stats *out);
+/* The live keys: memory slots first, then the disk (LMDB cursor). next: 1
+ * (*k, *v valid until the next call), 0 at the end, -1 error. The store
+ * must not change while an iterator is open; free it before the next flush. */
+typedef struct sg_state_iter sg_state_iter;
+sg_state_iter *sg_state_iter_new(sg_state *s, char *err, size_t errlen);
+int sg_state_iter_next(sg_state_iter *it, const void **k, size_t *klen, const void **v, size_t *vlen, char *err,
+                       size_t errlen);
+void sg_state_iter_free(sg_state_iter *it);
 
 /* UPSERT source state (core/state/upsert.c): key bytes → the stored value,
  * [META: int32 partition, int64 offset, int64 timestamp]

@@ -339,3 +339,77 @@ void sg_state_stats_get(const sg_state *s, sg_state_stats *out) {
       out->bytes_disk = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
   }
 }
+
+/* Iteration over the live keys: the memory slots, then the LMDB cursor
+ * (inside the open write transaction, so writes not yet flushed are seen).
+ * The store must not change while an iterator is open, and the iterator is
+ * freed before the next flush (a write transaction's cursor ends with it). */
+struct sg_state_iter {
+  sg_state *s;
+  size_t slot;          /* the next memory slot to look at */
+  MDB_cursor *cur;      /* NULL until the memory part is done */
+  int disk_started, done;
+};
+
+sg_state_iter *sg_state_iter_new(sg_state *s, char *err, size_t errlen) {
+  sg_state_iter *it = calloc(1, sizeof *it);
+  if (!it) {
+    set_err(err, errlen, "iterate", 0);
+    return NULL;
+  }
+  it->s = s;
+  return it;
+}
+
+int sg_state_iter_next(sg_state_iter *it, const void **k, size_t *klen, const void **v, size_t *vlen, char *err,
+                       size_t errlen) {
+  sg_state *s = it->s;
+  if (it->done) return 0;
+  while (it->slot < s->cap) {
+    entry *e = s->slots[it->slot++];
+    if (!e) continue;
+    *k = e->data;
+    *klen = e->klen;
+    *v = e->data + e->klen;
+    *vlen = e->vlen;
+    return 1;
+  }
+  if (!s->env || s->disk_keys == 0) {
+    it->done = 1;
+    return 0;
+  }
+  MDB_val key, val;
+  int rc;
+  if (!it->disk_started) {
+    if (begin(s, err, errlen)) return -1;
+    rc = mdb_cursor_open(s->txn, s->dbi, &it->cur);
+    if (rc) {
+      it->cur = NULL;
+      set_err(err, errlen, "cursor", rc);
+      return -1;
+    }
+    it->disk_started = 1;
+    rc = mdb_cursor_get(it->cur, &key, &val, MDB_FIRST);
+  } else {
+    rc = mdb_cursor_get(it->cur, &key, &val, MDB_NEXT);
+  }
+  if (rc == MDB_NOTFOUND) {
+    it->done = 1;
+    return 0;
+  }
+  if (rc) {
+    set_err(err, errlen, "cursor", rc);
+    return -1;
+  }
+  *k = key.mv_data;
+  *klen = key.mv_size;
+  *v = val.mv_data;
+  *vlen = val.mv_size;
+  return 1;
+}
+
+void sg_state_iter_free(sg_state_iter *it) {
+  if (!it) return;
+  if (it->cur) mdb_cursor_close(it->cur);
+  free(it);
+}

@@ -201,6 +201,31 @@ static void test_state_store(void) {
         (unsigned long long)st.keys_disk, (unsigned long long)present);
   CHECK(st.keys_disk > 0 && st.bytes_mem <= 32 * 1024, "spilled to disk, memory %llu within the bound",
         (unsigned long long)st.bytes_mem);
+  /* the iterator sees every live key once (memory, then disk), with its value */
+  static int seen[NKEYS];
+  int iter_bad = 0, iter_n = 0, rc;
+  const void *ik, *iv;
+  size_t iklen, ivlen;
+  sg_state_iter *it = sg_state_iter_new(s, err, sizeof err);
+  CHECK(it != NULL, "iter_new: %s", err);
+  while (it && (rc = sg_state_iter_next(it, &ik, &iklen, &iv, &ivlen, err, sizeof err)) == 1) {
+    char key[16];
+    int k = -1;
+    if (iklen > 1 && iklen < sizeof key) {
+      memcpy(key, ik, iklen);
+      key[iklen] = 0;
+      k = atoi(key + 1);
+    }
+    if (k < 0 || k >= NKEYS || !model[k] || seen[k]++ || (int)ivlen != model[k] - 1 ||
+        (ivlen > 0 && ((const char *)iv)[0] != 'a' + k % 26))
+      iter_bad++;
+    iter_n++;
+  }
+  CHECK(it == NULL || rc == 0, "iter_next: %s", err);
+  sg_state_iter_free(it);
+  CHECK(iter_bad == 0 && (uint64_t)iter_n == present, "iterated %d keys (%d wrong), %llu live", iter_n, iter_bad,
+        (unsigned long long)present);
+  CHECK(sg_state_flush(s, err, sizeof err) == 0, "flush after iterating: %s", err);
   CHECK(sg_state_clear(s, err, sizeof err) == 0, "clear: %s", err);
   sg_state_stats_get(s, &st);
   CHECK(st.keys_mem == 0 && st.keys_disk == 0, "clear empties both parts");

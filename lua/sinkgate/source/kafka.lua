@@ -25,6 +25,7 @@ local kafka_message = require "sinkgate.source.kafka_message"
 local kafka_conf = require "sinkgate.run.kafka_conf"
 local log = require "sinkgate.util.log"
 local rehydration = require "sinkgate.source.rehydration"
+local upsert_snapshot = require "sinkgate.source.upsert_snapshot"
 
 local C, ffi = core.C, core.ffi
 local M = {}
@@ -353,10 +354,23 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     if not done and not over_limit(self) then return true, false end
     rehydration.flush(self, true)
     local st = self.env:stats()
-    log.info("source %s: UPSERT state rebuilt up to offsets %s: %d keys (%d on disk), in C", self.relation.name,
-      table.concat(target, ","), st.keys, st.keys_on_disk)
+    local r = self.rehydration_state
+    log.info("source %s: UPSERT state rebuilt up to offsets %s: %d keys (%d on disk) in %.2fs", self.relation.name,
+      table.concat(target, ","), st.keys, st.keys_on_disk, ((r.finished or r.started) - r.started) / 1000)
     local ok, aerr = assign(self)
     return ok, aerr or true
+  end
+  if not rehydrate and upsert_snapshot.allowed(self) then
+    -- an UPSERT snapshot from the keyed state (source/upsert_snapshot.lua)
+    local ok, done = upsert_snapshot.read(self, b, t, target, over_limit)
+    if ok ~= "fallback" then
+      if not ok or not done then return ok, done end
+      if self.env.flush then self.env:flush() end
+      local aok, aerr = assign(self)
+      return aok, aerr or true
+    end
+    local aok, aerr = assign(self) -- back to the start offsets, per message
+    if not aok then return nil, aerr end
   end
   local scratch = rehydrate and rehydration.begin(self, target) or nil -- where rebuilt updates go
   self.target_cap = target

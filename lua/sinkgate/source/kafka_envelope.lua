@@ -37,7 +37,10 @@ local function put_meta(layout, b, r, m)
     elseif k == "timestamp" then
       if m.timestamp and m.timestamp >= 0 then C.sg_batch_set_i64(b, r, md.col, m.timestamp * 1000) end
     elseif k == "headers" then
-      rows.set(b, r, md.col, md.type, m.headers)
+      -- a message without headers shares a read-only table (kafka_message.lua),
+      -- which rows.set refuses for having a metatable
+      local hs = m.headers
+      rows.set(b, r, md.col, md.type, getmetatable(hs) and {} or hs)
     else
       local v
       for _, h in ipairs(m.headers) do if h.key == md.header then v = h.value end end
@@ -218,6 +221,46 @@ function Upsert:rehydrate(c, positions, target, budget_ms)
     self.error_state = nil
   end
   return done, messages
+end
+
+local ik, iv = ffi.new("const void *[1]"), ffi.new("const void *[1]")
+local iklen, ivlen = ffi.new("size_t[1]"), ffi.new("size_t[1]")
+local NO_META = { headers = {} } -- flags 0: the layout has no metadata column
+
+-- The consolidated snapshot of the state: one insertion per live key at
+-- time t, decoded from the stored bytes (memory, then disk). Returns true,
+-- rows; false, err, code when a stored key or value does not decode (the
+-- batch is left as it was); nil, err when the store failed.
+function Upsert:snapshot_rows(b, t)
+  local st = self.store
+  if not st then return true, 0 end
+  local it = C.sg_state_iter_new(st.s, core.errbuf, core.ERRLEN)
+  if it == nil then return nil, core.err() end
+  it = ffi.gc(it, C.sg_state_iter_free)
+  local lay, inline, flags = self.layout, self.inline, self.flags
+  local nrows, arena = b.nrows, b.arena_len
+  local n, ok, err, code = 0, true, nil, nil
+  while true do
+    local rc = C.sg_state_iter_next(it, ik, iklen, iv, ivlen, core.errbuf, core.ERRLEN)
+    if rc == 0 then break end
+    if rc < 0 then
+      ok, err = nil, core.err()
+      break
+    end
+    local value, om = ustate.decode(flags, ffi.string(iv[0], ivlen[0]))
+    ok, err, code = put(lay, b, t, 1, ffi.string(ik[0], iklen[0]), value, om or NO_META, inline)
+    if not ok then
+      ok = false
+      break
+    end
+    n = n + 1
+  end
+  C.sg_state_iter_free(ffi.gc(it, nil)) -- before any flush: its disk cursor lives in the write transaction
+  if not ok then
+    C.sg_batch_truncate(b, nrows, arena)
+    return ok, err, code
+  end
+  return true, n
 end
 
 function Upsert:flush()

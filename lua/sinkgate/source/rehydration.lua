@@ -46,12 +46,13 @@ end
 
 -- Called as each slice of a rebuild starts: the first one records where it
 -- starts (later ones, at the next fills, keep it). Returns the batch the
--- rebuilt updates go into.
-function M.begin(self, target)
+-- rebuilt updates go into. phase: what the status calls the rebuild
+-- (an UPSERT snapshot built from state: "snapshot_state").
+function M.begin(self, target, phase)
   local r = self.rehydration_state
   if r and r.phase ~= "done" then return scratch(self) end
   r = { started = now_ms(), from = {}, to = {}, target = 0, messages = 0,
-    phase = self.replay and "source_and_view_state" or "source_state" }
+    phase = phase or (self.replay and "source_and_view_state" or "source_state") }
   for p, to in ipairs(target) do
     r.from[p], r.to[p] = math.min(self.positions[p] or 0, to), to
     r.target = r.target + (to - r.from[p])
