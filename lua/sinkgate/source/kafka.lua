@@ -92,6 +92,19 @@ local function partition_count(self)
 end
 
 local function high_watermarks(self, n)
+  -- One ListOffsets request for every partition (latest: -1); asking
+  -- partition by partition cost ~0.5 s each on the dev broker (16 s for 32
+  -- partitions). Under read_committed the answer is the last stable
+  -- offset: what this consumer can read up to.
+  local ends = ffi.new("int64_t[?]", math.max(n, 1))
+  if C.sg_consumer_offsets_for_time(self.c, n, -1, TIMEOUT_MS, ends, core.errbuf, core.ERRLEN) == 0 then
+    local out, ok = {}, true
+    for p = 0, n - 1 do
+      out[p + 1] = tonumber(ends[p])
+      if out[p + 1] < 0 then ok = false end
+    end
+    if ok then return out end
+  end
   local lo, hi = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
   local out = {}
   for p = 0, n - 1 do
