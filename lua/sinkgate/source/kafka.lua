@@ -22,7 +22,7 @@ local core = require "sinkgate.core"
 local envelope = require "sinkgate.source.kafka_envelope"
 local fmt = require "sinkgate.source.kafka_format"
 local kafka_message = require "sinkgate.source.kafka_message"
-local kafka_conf = require "sinkgate.run.kafka_conf"
+local position = require "sinkgate.source.kafka_position"
 local log = require "sinkgate.util.log"
 local rehydration = require "sinkgate.source.rehydration"
 local upsert_snapshot = require "sinkgate.source.upsert_snapshot"
@@ -31,9 +31,10 @@ local C, ffi = core.C, core.ffi
 local M = {}
 M.__index = M
 
-local TIMEOUT_MS = 10000
 local REFRESH_MS = 30000
 local POLL_BUDGET = 20000 -- messages per fill, so a busy topic never starves the other sinks
+local open, partition_count, high_watermarks = position.open, position.partition_count, position.high_watermarks
+local configured_start, assign = position.configured_start, position.assign
 
 function M.new(decl, rel)
   local o = decl.opts
@@ -67,84 +68,6 @@ end
 
 local function quant(self, now)
   return math.floor(now / self.interval) * self.interval
-end
-
-local function open(self)
-  if self.c then return true end
-  -- Nagle would hold each fetch request behind a delayed ACK (the connection's own options win)
-  local keys, vals = kafka_conf.for_connection(self.o.connection.opts, { ["socket.nagle.disable"] = "true" })
-  if not keys then return nil, vals end
-  keys[#keys + 1] = "group.id"
-  vals[#vals + 1] = (self.o.group_id_prefix or "sinkgate-source-") .. (self.sink and self.sink.name or self.relation.name)
-  local ck, kk = core.strings(keys)
-  local cv, kv = core.strings(vals)
-  local c = C.sg_consumer_new(ck, cv, #keys, self.o.topic, core.errbuf, core.ERRLEN)
-  local _ = { kk, kv }
-  if c == nil then return nil, "source " .. self.o.topic .. ": " .. core.err() end
-  self.c = ffi.gc(c, C.sg_consumer_free)
-  return true
-end
-
-local function partition_count(self)
-  local n = C.sg_consumer_partition_count(self.c, TIMEOUT_MS, core.errbuf, core.ERRLEN)
-  if n <= 0 then return nil, "source topic " .. self.o.topic .. ": " .. core.err() end
-  return n
-end
-
-local function high_watermarks(self, n)
-  -- One ListOffsets request for every partition (latest: -1); asking
-  -- partition by partition cost ~0.5 s each on the dev broker (16 s for 32
-  -- partitions). Under read_committed the answer is the last stable
-  -- offset: what this consumer can read up to.
-  local ends = ffi.new("int64_t[?]", math.max(n, 1))
-  if C.sg_consumer_offsets_for_time(self.c, n, -1, TIMEOUT_MS, ends, core.errbuf, core.ERRLEN) == 0 then
-    local out, ok = {}, true
-    for p = 0, n - 1 do
-      out[p + 1] = tonumber(ends[p])
-      if out[p + 1] < 0 then ok = false end
-    end
-    if ok then return out end
-  end
-  local lo, hi = ffi.new("int64_t[1]"), ffi.new("int64_t[1]")
-  local out = {}
-  for p = 0, n - 1 do
-    if C.sg_consumer_watermarks(self.c, p, TIMEOUT_MS, lo, hi, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
-    out[p + 1] = tonumber(hi[0])
-  end
-  return out
-end
-
--- Start offsets of a new timeline: start_offset (unlisted partitions from
--- 0), start_timestamp (negative: relative to now; no message at or after
--- it: the end), else 0.
-local function configured_start(self, n, now)
-  local o, out = self.o, {}
-  if o.start_timestamp then
-    local ts = o.start_timestamp < 0 and now + o.start_timestamp or o.start_timestamp
-    local arr = ffi.new("int64_t[?]", n)
-    if C.sg_consumer_offsets_for_time(self.c, n, ts, TIMEOUT_MS, arr, core.errbuf, core.ERRLEN) ~= 0 then
-      return nil, core.err()
-    end
-    local found = {}
-    for p = 1, n do found[p] = tonumber(arr[p - 1]) end
-    local err
-    found, err = require("sinkgate.source.kafka_seek_time").correct(self.c, n, ts, found, self.relation.name)
-    if not found then return nil, "start_timestamp: " .. err end
-    local hw
-    hw, err = high_watermarks(self, n)
-    if not hw then return nil, err end
-    for p = 1, n do out[p] = found[p] and found[p] >= 0 and found[p] or hw[p] end
-    return out
-  end
-  for p = 1, n do out[p] = (o.start_offset or {})[p] or 0 end
-  return out
-end
-
-local function assign(self)
-  local n = #self.positions
-  local arr = ffi.new("int64_t[?]", math.max(n, 1), self.positions)
-  if C.sg_consumer_assign(self.c, arr, n, core.errbuf, core.ERRLEN) ~= 0 then return nil, core.err() end
-  return true
 end
 
 -- Called by the sink before positioning (startup.lua): saved is this
