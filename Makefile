@@ -73,7 +73,7 @@ $(BUILD)/test_core: spec/c/test_core.c $(CORE_OBJ)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 # ffi.cdef text generated from the one FFI header.
-$(BUILD)/lua/sinkgate/cdef.lua: core/include/sinkgate_ffi.h tools/gen-cdef.sh
+$(BUILD)/lua/sinkgate/cdef.lua: core/include/sinkgate_ffi.h $(wildcard core/include/ffi_*.h) tools/gen-cdef.sh
 	@mkdir -p $(dir $@)
 	sh tools/gen-cdef.sh $< > $@
 

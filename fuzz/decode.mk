@@ -25,7 +25,7 @@ $(FUZZ_DIR)/obj/decode/protobuf_schema.o: FUZZ_CFLAGS += -I$(PB_GEN)
 # config_fuzz links the whole core too (its rule is in the Makefile).
 $(FUZZ_DIR)/config_fuzz: $(FUZZ_PB_OBJ)
 
-$(FUZZ_DIR)/decode_%_fuzz: fuzz/decode_%_fuzz.c fuzz/decode_fuzz.h $(FUZZ_OBJ) $(FUZZ_PB_OBJ) core/include/sinkgate_ffi.h
+$(FUZZ_DIR)/decode_%_fuzz: fuzz/decode_%_fuzz.c fuzz/decode_fuzz.h $(FUZZ_OBJ) $(FUZZ_PB_OBJ) $(HEADERS)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(FUZZ_PB_OBJ) $(PKG_LIBS) -lm
 
 # `make fuzz` builds and runs the decoder targets too (scripts/fuzz.sh).
