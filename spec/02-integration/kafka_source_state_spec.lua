@@ -24,19 +24,6 @@ end
 
 local function key(i) return ("k%04d"):format(i) end
 
--- Plain-text messages straight to the producer script (ks.produce runs
--- base64 once per key and value: minutes for a few hundred messages here).
-local function produce(dev, topic, msgs)
-  local lines = {}
-  for i, m in ipairs(msgs) do
-    lines[i] = cjson.encode({ key = m.key, value = m.value, partition = 0, headers = m.headers })
-  end
-  local file = helpers.write_tmp(table.concat(lines, "\n") .. "\n", ".jsonl")
-  local ok = os.execute(("/usr/bin/python3 spec/helpers/kafka_produce.py %s %s <%s >/dev/null"):format(dev.brokers,
-    topic, file))
-  os.remove(file)
-  assert(ok == true or ok == 0, "producing to " .. topic .. " failed")
-end
 
 -- The DEBEZIUM messages of topic, in offset order (one partition).
 local function events(dev, topic)
@@ -53,7 +40,7 @@ local function scenario(dev, topic, policy)
     first[i] = { key = key(i), value = ("v1-%d-"):format(i) .. ("x"):rep(80),
       headers = { { "h", "first-" .. i } } }
   end
-  produce(dev, topic, first)
+  ks.produce(dev, topic, first)
   local cfg = config(topic, dir, policy)
   local r = ks.run(dev, cfg, "3s")
   assert.equal(0, r.rc, r.err)
@@ -76,7 +63,7 @@ local function scenario(dev, topic, policy)
       expect[key(i)] = upd
     end
   end
-  produce(dev, topic, second)
+  ks.produce(dev, topic, second)
   r = ks.run(dev, cfg, "3s")
   assert.equal(0, r.rc, r.err)
   assert.matches("resuming at frontier", r.err)

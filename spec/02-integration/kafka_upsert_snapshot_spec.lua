@@ -20,18 +20,6 @@ sg.sink %q { from = src, into = { connection = kafka, topic = %q }, format = "js
 ]]):format(topic, policy, out, out, dir and (", state_dir = %q, state_memory = 16384"):format(dir) or "")
 end
 
--- Plain-text messages straight to the producer script (no base64 per message).
-local function produce(dev, topic, msgs)
-  local lines = {}
-  for i, m in ipairs(msgs) do
-    lines[i] = cjson.encode({ key = m.key, value = m.value, partition = m.partition, headers = m.headers })
-  end
-  local file = helpers.write_tmp(table.concat(lines, "\n") .. "\n", ".jsonl")
-  local ok = os.execute(("/usr/bin/python3 spec/helpers/kafka_produce.py %s %s <%s >/dev/null"):format(dev.brokers,
-    topic, file))
-  os.remove(file)
-  assert(ok == true or ok == 0, "producing to " .. topic .. " failed")
-end
 
 -- Updates of every 3rd key, deletes of every 5th (some deleted keys come
 -- back), a null key with a value, then the null/null record that clears it.
@@ -86,7 +74,7 @@ describe("UPSERT snapshot from keyed state", function()
 
   it("gives the rows of the per-message path (updates, deletes, null keys)", function()
     local n = 60
-    produce(dev, "usnap", messages(n, 3))
+    ks.produce(dev, "usnap", messages(n, 3))
     local rows, count, on_disk = both(dev, "usnap")
     assert.equal(0, on_disk)
     -- independent of both paths: the live keys and their last values
@@ -114,7 +102,7 @@ describe("UPSERT snapshot from keyed state", function()
 
   it("iterates keys on disk too (state beyond state_memory under state_dir)", function()
     local n = 600
-    produce(dev, "usnap_disk", messages(n, 2))
+    ks.produce(dev, "usnap_disk", messages(n, 2))
     local d1, d2 = os.tmpname(), os.tmpname()
     os.remove(d1)
     os.remove(d2)
@@ -125,7 +113,7 @@ describe("UPSERT snapshot from keyed state", function()
   end)
 
   it("a stored value that does not decode: the per-message path's stall, same message", function()
-    produce(dev, "usnap_bad", { { key = "a", value = '{"x":1}', partition = 0 }, { key = "b", value = "not json", partition = 0 },
+    ks.produce(dev, "usnap_bad", { { key = "a", value = '{"x":1}', partition = 0 }, { key = "b", value = "not json", partition = 0 },
       { key = "c", value = '{"x":3}', partition = 0 } })
     local cfg = [[
 local sg = require "sinkgate"
