@@ -51,12 +51,8 @@ local ROUNDS = tonumber(os.getenv("BENCH_ROUNDS")) or 3
 local PER_TICK = 1000
 local BIN, BASE = "build/sinkgate", "build/baseline"
 
-local function sh(cmd)
-  local f = io.popen(cmd .. " 2>&1")
-  local out = f:read("*a")
-  f:close()
-  return out
-end
+local dev = dofile("bench/dev.lua")
+local sh = dev.sh
 
 local function median(xs)
   local t = {}
@@ -69,29 +65,13 @@ end
 ------------------------------------------------------------------------------
 -- The dev environment.
 
-local env_file = os.tmpname()
-os.remove(env_file)
 local topics = "bench_a:4,bench_b:4,bench_c:4,bench_d:4,bench_e:4,bench_f:4,bench_g:4,bench_h:4,bench_i:4," ..
   "bench_kcat:4,bench_base:4,bench_lat:4,bench_rss:4"
 for _, e in ipairs(extensions) do topics = topics .. "," .. e.topics end
-local dev_pid = tonumber(sh(("%s dev --env-file %s --topics %s > /dev/null 2>&1 & echo $!"):format(BIN, env_file, topics)))
-local env
-for _ = 1, 100 do
-  local f = io.open(env_file)
-  local text = f and f:read("*a") or ""
-  if f then f:close() end
-  if text:find("SINKGATE_CONTROL") then
-    env = {}
-    for k, v in text:gmatch("export (%S+)=(%S+)") do env[k] = v end
-    break
-  end
-  socket.sleep(0.1)
-end
-assert(env, "sinkgate dev did not start")
+local env, cleanup = dev.start(BIN, topics)
 -- SINKGATE_PLUGIN_PATH: the configs are temporary files; plugins come from this tree
 local ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s SINKGATE_PLUGIN_PATH=%s/plugins "):format(env.SINKGATE_BROKERS,
   env.SINKGATE_REGISTRY, sh("pwd"):gsub("\n", ""))
-local function cleanup() os.execute("kill " .. dev_pid .. " 2>/dev/null") end
 
 -- What an extension's run(ctx) gets.
 local function ext_ctx()

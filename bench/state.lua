@@ -25,12 +25,8 @@ local M = {}
 local BIN = "build/sinkgate"
 local MEMORY = 64 * 1024 * 1024
 
-local function sh(cmd)
-  local f = io.popen(cmd .. " 2>&1")
-  local out = f:read("*a")
-  f:close()
-  return out
-end
+local dev = dofile("bench/dev.lua")
+local sh = dev.sh
 
 local function tmpdir()
   local p = os.tmpname()
@@ -198,27 +194,11 @@ end
 -- The section's lines, measured against a sinkgate dev of its own (its
 -- topics need 128 partitions; bench/run.lua's broker stays as it is).
 function M.run()
-  local env_file = os.tmpname()
-  os.remove(env_file)
-  local dev_pid = tonumber(sh(("%s dev --env-file %s --topics bench_state_h:4,bench_state_r:128,bench_state_r_out:4 " ..
-    "> /dev/null 2>&1 & echo $!"):format(BIN, env_file)))
-  local env
-  for _ = 1, 100 do
-    local f = io.open(env_file)
-    local text = f and f:read("*a") or ""
-    if f then f:close() end
-    if text:find("SINKGATE_CONTROL") then
-      env = {}
-      for k, v in text:gmatch("export (%S+)=(%S+)") do env[k] = v end
-      break
-    end
-    socket.sleep(0.1)
-  end
-  assert(env, "sinkgate dev did not start")
+  local env, stop = dev.start(BIN, "bench_state_h:4,bench_state_r:128,bench_state_r_out:4")
   local ctx = { env = ("SINKGATE_BROKERS=%s "):format(env.SINKGATE_BROKERS), brokers = env.SINKGATE_BROKERS,
     baseline = "build/baseline", rows = tonumber(os.getenv("BENCH_STATE_ROWS")) or 10000000 }
   local ok, res = pcall(M.measure, ctx)
-  os.execute("kill " .. dev_pid .. " 2>/dev/null")
+  stop()
   if not ok then error(res, 0) end
   return M.section(res)
 end
