@@ -18,6 +18,9 @@ function M.new(name, columns, keys, comment, named_types)
     local t, err = types.parse(c[2], named_types)
     if not t then
       problems[#problems + 1] = ("columns[%d]: %s"):format(i, err)
+    elseif type(c[1]) ~= "string" or c[1]:find("\0", 1, true) then
+      -- names reach C as NUL-terminated strings: "a\0b" and "a" would clash there
+      problems[#problems + 1] = ("columns[%d]: a column name must be text without NUL bytes"):format(i)
     elseif r.index[c[1]] then
       problems[#problems + 1] = ("columns[%d]: column \"%s\" is declared twice"):format(i, c[1])
     else

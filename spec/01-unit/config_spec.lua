@@ -58,6 +58,24 @@ describe("Lua configs", function()
       only_error(GOOD:gsub('{ "counter" }', "{ 1 }")))
   end)
 
+  -- C takes names up to the first NUL: "a\0b" and "a" would be one column
+  -- there (found by the config fuzzer: a C error escaped plan.build).
+  it("refuse NUL bytes in names, topics and properties", function()
+    assert.equal("FILE:4: sinks.counts.into.topic: contains a NUL byte",
+      only_error(GOOD:gsub('topic = "counts"', 'topic = "co\\0unts"')))
+    assert.equal("FILE:4: sinks.counts.key[1]: contains a NUL byte",
+      only_error(GOOD:gsub('{ "counter" }', '{ "coun\\0ter" }')))
+    local e = only_error([[
+sources:
+  t:
+    type: table
+    columns:
+      - ["a\0b", text]
+      - [a, text]
+]], ".yaml")
+    assert.equal("FILE:5: sources.t.columns[1][1]: contains a NUL byte", e)
+  end)
+
   it("report every problem, not just the first", function()
     local _, errs = load(GOOD:gsub('topic = "counts" ', ""):gsub('"upsert"', '"x"'))
     assert.equal(2, #errs)

@@ -136,6 +136,7 @@ local function check_type(ty, v, path, ctx)
     local out = {}
     for k, item in pairs(v) do
       if type(k) ~= "string" then return bad("expected string keys, got " .. type(k)) end
+      if k:find("\0", 1, true) then return bad("a key contains a NUL byte") end
       out[k] = check_type(inner, item, join(path, k), ctx)
     end
     return out
@@ -167,6 +168,7 @@ local function check_type(ty, v, path, ctx)
     if type(v) == "string" or (type(v) == "table" and not M.kind_of(v)) then return v end
     return bad("expected a SQL type (string or record table), got " .. describe(v))
   elseif ty == "string|secret" then
+    if type(v) == "string" and v:find("\0", 1, true) then return bad("contains a NUL byte") end
     if type(v) == "string" or secret.is(v) then return v end
     return bad()
   elseif ty == "secret" then
@@ -181,6 +183,7 @@ local function check_type(ty, v, path, ctx)
     return bad()
   elseif ty == "scalar" then
     local s = scalar_text(v)
+    if s and s:find("\0", 1, true) then return bad("contains a NUL byte") end
     if s then return s end
     return bad("expected a string, number or boolean, got " .. describe(v))
   elseif ty == "format" then
@@ -192,6 +195,9 @@ local function check_type(ty, v, path, ctx)
     if M.kind_of(v) == ty then return v end
     return bad()
   elseif type(v) == ty then
+    -- C takes names, topics and paths up to the first NUL: "a\0x" would
+    -- quietly become "a" there (two distinct Lua names, one C name).
+    if ty == "string" and v:find("\0", 1, true) then return bad("contains a NUL byte") end
     return v
   end
   return bad()
