@@ -18,8 +18,19 @@ typedef struct sg_state_stats {
   uint64_t keys_disk;
   uint64_t bytes_mem;
   uint64_t bytes_disk;
+  uint64_t writes;      /* puts and deletes since opening */
 } sg_state_stats;
 sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, char *err, size_t errlen);
+/* A kept store: every key on disk, under dir, and what an earlier run
+ * committed is kept. *tag gets the tag of the last checkpoint (len 0: none;
+ * the state on disk then matches no offsets and must be cleared). One
+ * process at a time: when another holds dir, NULL with err starting
+ * "busy:". Writes are committed only by sg_state_checkpoint (flush commits
+ * a very long transaction without its tag). */
+sg_state *sg_state_open_kept(const char *dir, uint64_t map_size, sg_buf *tag, char *err, size_t errlen);
+/* Commits the writes so far with tag (what the state reflects). 0 or -1;
+ * a store that is not kept ignores it. */
+int sg_state_checkpoint(sg_state *s, const void *tag, size_t taglen, char *err, size_t errlen);
 void sg_state_close(sg_state *s);
 int sg_state_get(sg_state *s, const void *k, size_t klen, const void **v, size_t *vlen, char *err,
                  size_t errlen);

@@ -13,14 +13,29 @@
  * far more than the write itself. That transaction is committed every
  * TXN_OPS disk writes too: LMDB keeps a write transaction's dirty pages in
  * malloc'd memory until commit, so an unbounded one (a rehydration of
- * millions of keys is one batch) would grow the RSS with the input. */
+ * millions of keys is one batch) would grow the RSS with the input.
+ *
+ * A kept store (sg_state_open_kept: UPSERT sources) is the exception: its
+ * files outlive the process as a cache that is verified before use. Every
+ * key lives on disk, the open write transaction is committed only by
+ * sg_state_checkpoint together with a tag (the source offsets the state
+ * reflects), so what a crash leaves on disk is always the state of the last
+ * tag. LMDB writes into the map directly (MDB_WRITEMAP), so that transaction
+ * costs file-backed pages, not malloc'd ones, however long it grows. Past
+ * KEPT_TXN_OPS writes it is committed without its tag (the files then say
+ * they match no offsets) so the file does not grow without end. A lock file
+ * keeps a second process away from the same files. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <lmdb.h>
 #include "../include/sinkgate_ffi.h"
+#include "../util/util.h"
 
 typedef struct entry {
   uint64_t hash;
@@ -41,9 +56,15 @@ struct sg_state {
   MDB_dbi dbi;
   MDB_txn *txn;         /* the open write transaction, or NULL */
   unsigned txn_ops;     /* disk writes in it */
+  uint64_t writes;      /* puts and deletes since opening */
+  int kept;             /* sg_state_open_kept: committed only with a tag */
+  MDB_dbi meta;         /* kept: "tag" → the tag of the committed state */
+  int lock_fd;          /* kept: the flock'd lock file, or -1 */
 };
 
 #define TXN_OPS 4096
+#define KEPT_TXN_OPS (1u << 22)
+static const MDB_val TAG_KEY = { 3, (void *)"tag" };
 
 #define ENTRY_COST(k, v) ((uint64_t)sizeof(entry) + (k) + (v) + 2 * (sizeof(entry *) + sizeof(uint32_t)))
 #define TAG(h) ((uint32_t)((h) >> 32))
@@ -136,6 +157,10 @@ static int drop_all(sg_state *s, char *err, size_t errlen) {
   if (!s->env) return 0;
   if (begin(s, err, errlen)) return -1;
   int rc = mdb_drop(s->txn, s->dbi, 0);
+  if (!rc && s->kept) {
+    rc = mdb_del(s->txn, s->meta, (MDB_val *)&TAG_KEY, NULL);
+    if (rc == MDB_NOTFOUND) rc = 0;
+  }
   if (rc) {
     set_err(err, errlen, "drop", rc);
     return -1;
@@ -144,31 +169,46 @@ static int drop_all(sg_state *s, char *err, size_t errlen) {
   return sg_state_flush(s, err, errlen);
 }
 
-sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, char *err, size_t errlen) {
+static sg_state *state_new(uint64_t mem_bound) {
   sg_state *s = calloc(1, sizeof *s);
   if (!s || grow(s)) {
     free(s);
-    set_err(err, errlen, "open", 0);
     return NULL;
   }
   s->mem_bound = mem_bound;
-  if (!dir || !*dir) return s;
+  s->lock_fd = -1;
+  return s;
+}
+
+/* The LMDB environment under dir (created if missing). */
+static int env_open(sg_state *s, const char *dir, uint64_t map_size, unsigned flags, char *err, size_t errlen) {
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
     if (err && errlen) snprintf(err, errlen, "state: cannot create %s: %s", dir, strerror(errno));
-    sg_state_close(s);
-    return NULL;
+    return -1;
   }
   int rc = mdb_env_create(&s->env);
+  if (!rc && s->kept) rc = mdb_env_set_maxdbs(s->env, 2);
   if (!rc) rc = mdb_env_set_mapsize(s->env, map_size ? map_size : (size_t)64 << 30);
-  if (!rc) rc = mdb_env_open(s->env, dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_NOTLS, 0600);
+  if (!rc) rc = mdb_env_open(s->env, dir, MDB_NOSYNC | MDB_NOMETASYNC | MDB_NOTLS | flags, 0600);
   if (rc) {
     if (err && errlen) snprintf(err, errlen, "state: cannot open %s: %s", dir, mdb_strerror(rc));
     if (s->env) mdb_env_close(s->env);
     s->env = NULL;
-    sg_state_close(s);
+    return -1;
+  }
+  return 0;
+}
+
+sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, char *err, size_t errlen) {
+  sg_state *s = state_new(mem_bound);
+  if (!s) {
+    set_err(err, errlen, "open", 0);
     return NULL;
   }
-  if (begin(s, err, errlen) || (rc = mdb_dbi_open(s->txn, NULL, 0, &s->dbi)) != 0) {
+  if (!dir || !*dir) return s;
+  int rc = 0;
+  if (env_open(s, dir, map_size, 0, err, errlen) || begin(s, err, errlen) ||
+      (rc = mdb_dbi_open(s->txn, NULL, 0, &s->dbi)) != 0) {
     if (rc) set_err(err, errlen, "open", rc);
     sg_state_close(s);
     return NULL;
@@ -181,13 +221,93 @@ sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, 
   return s;
 }
 
+/* The lock file of a kept store: one process at a time. */
+static int lock_dir(sg_state *s, const char *dir, char *err, size_t errlen) {
+  char path[4096];
+  if (snprintf(path, sizeof path, "%s/sinkgate.lock", dir) >= (int)sizeof path) {
+    if (err && errlen) snprintf(err, errlen, "state: path too long: %s", dir);
+    return -1;
+  }
+  s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (s->lock_fd < 0) {
+    if (err && errlen) snprintf(err, errlen, "state: cannot open %s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (err && errlen)
+      snprintf(err, errlen, "busy: %s is locked by another process (%s)", dir,
+               errno == EWOULDBLOCK ? "another instance of this sink" : strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+sg_state *sg_state_open_kept(const char *dir, uint64_t map_size, sg_buf *tag, char *err, size_t errlen) {
+  sg_state *s = state_new(0); /* every key on disk: the files hold the whole state */
+  if (!s) {
+    set_err(err, errlen, "open", 0);
+    return NULL;
+  }
+  s->kept = 1;
+  int rc = 0;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    if (err && errlen) snprintf(err, errlen, "state: cannot create %s: %s", dir, strerror(errno));
+    sg_state_close(s);
+    return NULL;
+  }
+  if (lock_dir(s, dir, err, errlen) || env_open(s, dir, map_size, MDB_WRITEMAP, err, errlen) ||
+      begin(s, err, errlen) || (rc = mdb_dbi_open(s->txn, "data", MDB_CREATE, &s->dbi)) != 0 ||
+      (rc = mdb_dbi_open(s->txn, "meta", MDB_CREATE, &s->meta)) != 0) {
+    if (rc) set_err(err, errlen, "open", rc);
+    sg_state_close(s);
+    return NULL;
+  }
+  MDB_stat st;
+  MDB_val v;
+  if ((rc = mdb_stat(s->txn, s->dbi, &st)) != 0) {
+    set_err(err, errlen, "open", rc);
+    sg_state_close(s);
+    return NULL;
+  }
+  s->disk_keys = st.ms_entries;
+  tag->len = 0;
+  rc = mdb_get(s->txn, s->meta, (MDB_val *)&TAG_KEY, &v);
+  if (rc == 0 && sg_buf_append(tag, v.mv_data, v.mv_size) != 0) rc = ENOMEM;
+  if (rc && rc != MDB_NOTFOUND) {
+    set_err(err, errlen, "open", rc);
+    sg_state_close(s);
+    return NULL;
+  }
+  return s;
+}
+
+int sg_state_checkpoint(sg_state *s, const void *tag, size_t taglen, char *err, size_t errlen) {
+  if (!s->kept) return 0;
+  if (begin(s, err, errlen)) return -1;
+  MDB_val v = { taglen, (void *)tag };
+  int rc = mdb_put(s->txn, s->meta, (MDB_val *)&TAG_KEY, &v, 0);
+  if (rc) {
+    set_err(err, errlen, "checkpoint", rc);
+    return -1;
+  }
+  rc = mdb_txn_commit(s->txn);
+  s->txn = NULL;
+  s->txn_ops = 0;
+  if (rc) {
+    set_err(err, errlen, "checkpoint", rc);
+    return -1;
+  }
+  return 0;
+}
+
 void sg_state_close(sg_state *s) {
   if (!s) return;
   for (size_t i = 0; i < s->cap; i++) free(s->slots[i]);
   free(s->slots);
   free(s->tags);
-  if (s->txn) mdb_txn_abort(s->txn);
+  if (s->txn) mdb_txn_abort(s->txn); /* kept: the disk stays at the last checkpoint */
   if (s->env) mdb_env_close(s->env);
+  if (s->lock_fd >= 0) close(s->lock_fd);
   free(s);
 }
 
@@ -255,6 +375,7 @@ static int disk_del(sg_state *s, const void *k, size_t klen, char *err, size_t e
 }
 
 int sg_state_put(sg_state *s, const void *k, size_t klen, const void *v, size_t vlen, char *err, size_t errlen) {
+  s->writes++;
   if (klen > UINT32_MAX || vlen > UINT32_MAX) {
     if (err && errlen) snprintf(err, errlen, "state: key or value too large");
     return -1;
@@ -295,6 +416,7 @@ int sg_state_put(sg_state *s, const void *k, size_t klen, const void *v, size_t 
 }
 
 int sg_state_del(sg_state *s, const void *k, size_t klen, char *err, size_t errlen) {
+  s->writes++;
   uint64_t h = hash_bytes(k, klen);
   size_t i = find_slot(s, k, klen, h);
   if (s->slots[i]) {
@@ -306,6 +428,14 @@ int sg_state_del(sg_state *s, const void *k, size_t klen, char *err, size_t errl
 
 int sg_state_flush(sg_state *s, char *err, size_t errlen) {
   if (!s->txn) return 0;
+  if (s->kept) {
+    if (s->txn_ops < KEPT_TXN_OPS) return 0; /* committed with its tag by sg_state_checkpoint */
+    int drc = mdb_del(s->txn, s->meta, (MDB_val *)&TAG_KEY, NULL); /* the files match no offsets now */
+    if (drc && drc != MDB_NOTFOUND) {
+      set_err(err, errlen, "commit", drc);
+      return -1;
+    }
+  }
   int rc = mdb_txn_commit(s->txn);
   s->txn = NULL;
   s->txn_ops = 0;
@@ -332,6 +462,7 @@ void sg_state_stats_get(const sg_state *s, sg_state_stats *out) {
   out->keys_mem = s->count;
   out->keys_disk = s->disk_keys;
   out->bytes_mem = s->mem_bytes;
+  out->writes = s->writes;
   if (s->env) {
     MDB_envinfo info;
     MDB_stat st;

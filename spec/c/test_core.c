@@ -235,6 +235,57 @@ static void test_state_store(void) {
   CHECK(system(cmd) == 0, "rm");
 }
 
+/* A kept store (UPSERT sources): what a reopen finds is the state and tag of
+ * the last checkpoint, never writes made after it (flushes included); a
+ * second open of the same directory is refused while the first lives. */
+static int kept_has(sg_state *s, const char *k) {
+  const void *v;
+  size_t vlen;
+  char err[256];
+  return sg_state_get(s, k, strlen(k), &v, &vlen, err, sizeof err);
+}
+
+static void test_state_kept(void) {
+  char err[256], dir[] = "/tmp/sg-test-kept-XXXXXX";
+  CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+  sg_buf tag = { 0 };
+  sg_state *s = sg_state_open_kept(dir, 0, &tag, err, sizeof err);
+  CHECK(s != NULL && tag.len == 0, "first open: no tag (%s)", s ? "" : err);
+  if (!s) return;
+  sg_state *twin = sg_state_open_kept(dir, 0, &tag, err, sizeof err);
+  CHECK(twin == NULL && strncmp(err, "busy:", 5) == 0, "a second open is refused as busy: %s", err);
+  sg_state_close(twin);
+  CHECK(sg_state_put(s, "a", 1, "1", 1, err, sizeof err) == 0 && sg_state_put(s, "b", 1, "2", 1, err, sizeof err) == 0,
+        "put: %s", err);
+  CHECK(sg_state_checkpoint(s, "T1", 2, err, sizeof err) == 0, "checkpoint: %s", err);
+  CHECK(sg_state_del(s, "a", 1, err, sizeof err) == 1 && sg_state_put(s, "c", 1, "3", 1, err, sizeof err) == 0,
+        "writes after the checkpoint");
+  CHECK(sg_state_flush(s, err, sizeof err) == 0, "flush: %s", err);
+  sg_state_stats st;
+  sg_state_stats_get(s, &st);
+  CHECK(st.keys_mem == 0 && st.keys_disk == 2 && st.writes == 4, "all on disk: %llu + %llu keys, %llu writes",
+        (unsigned long long)st.keys_mem, (unsigned long long)st.keys_disk, (unsigned long long)st.writes);
+  sg_state_close(s); /* as a crash would: the writes after T1 are not committed */
+  s = sg_state_open_kept(dir, 0, &tag, err, sizeof err);
+  CHECK(s != NULL && tag.len == 2 && memcmp(tag.data, "T1", 2) == 0, "reopen finds tag T1");
+  if (!s) return;
+  CHECK(kept_has(s, "a") == 1 && kept_has(s, "b") == 1 && kept_has(s, "c") == 0, "and the state of T1 exactly");
+  sg_state_stats_get(s, &st);
+  CHECK(st.keys_disk == 2, "2 keys counted after reopening, got %llu", (unsigned long long)st.keys_disk);
+  /* clearing drops the tag with the keys, once checkpointed */
+  CHECK(sg_state_clear(s, err, sizeof err) == 0 && sg_state_put(s, "z", 1, "9", 1, err, sizeof err) == 0, "clear");
+  CHECK(sg_state_checkpoint(s, "T2", 2, err, sizeof err) == 0, "checkpoint 2: %s", err);
+  sg_state_close(s);
+  s = sg_state_open_kept(dir, 0, &tag, err, sizeof err);
+  CHECK(s != NULL && tag.len == 2 && memcmp(tag.data, "T2", 2) == 0 && kept_has(s, "z") == 1 && kept_has(s, "b") == 0,
+        "reopen after clear + checkpoint: T2 and only its key");
+  sg_state_close(s);
+  sg_buf_free(&tag);
+  char cmd[64];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  CHECK(system(cmd) == 0, "rm");
+}
+
 /* The Kafka source consumer (core/kafka/consumer.c) against an in-process
  * mock cluster: partitions, watermarks, assignment at offsets, messages with
  * headers and null keys/values, end-of-partition events, lag commits. */
@@ -509,6 +560,7 @@ int main(void) {
   test_batch_growth();
   test_yaml_tree();
   test_state_store();
+  test_state_kept();
   test_emit_capture();
   test_source_consumer();
   test_upsert_rehydrate();
