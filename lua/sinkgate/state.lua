@@ -2,7 +2,8 @@
 -- byte-string keys to byte-string values, in memory up to a bound and on
 -- disk (LMDB, under a directory) beyond it. Stateful views keep their
 -- per-key state here; the files are a cache that a restart rebuilds from
--- the input, so opening a store starts it empty.
+-- the input, so opening a store starts it empty. UPSERT sources open kept
+-- stores instead (open_kept): their files are a cache verified by a tag.
 --
 --   local st = state.open(dir, mem_bound)   -- dir nil: memory only
 --   st:get(k) → string | nil; st:put(k, v); st:del(k) → true | false
@@ -30,6 +31,22 @@ function M.open(dir, mem_bound, map_size)
   return setmetatable({ s = ffi.gc(s, C.sg_state_close), dir = dir, bound = mem_bound }, M)
 end
 
+-- A kept store under dir (sg_state_open_kept: UPSERT sources): every key
+-- on disk, and what an earlier run checkpointed is still there. Returns the
+-- store and the tag of that checkpoint ("" when none); nil, err, busy when
+-- it cannot be opened (busy: another process holds dir).
+function M.open_kept(dir, map_size)
+  local tag = ffi.new("sg_buf[1]")
+  local s = C.sg_state_open_kept(dir, map_size or 0, tag, core.errbuf, core.ERRLEN)
+  local t = tag[0].len > 0 and ffi.string(tag[0].data, tag[0].len) or ""
+  C.sg_buf_free(tag)
+  if s == nil then
+    local err = core.err()
+    return nil, err, err:sub(1, 5) == "busy:"
+  end
+  return setmetatable({ s = ffi.gc(s, C.sg_state_close), dir = dir, kept = true }, M), t
+end
+
 local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- The directory of this process's state for a sink: <state_dir>/<sink>/,
@@ -51,6 +68,11 @@ function M.sink_dir(state_dir, sink_name)
   end
   C.sg_buf_free(buf)
   return base
+end
+
+-- Removes a store's directory (files an older version wrote).
+function M.remove(dir)
+  os.execute("rm -rf " .. q(dir))
 end
 
 -- This process's store directory for name under base (M.sink_dir).
@@ -77,6 +99,18 @@ end
 
 function M:flush()
   if C.sg_state_flush(self.s, core.errbuf, core.ERRLEN) ~= 0 then fail() end
+end
+
+-- Kept stores: commits what was written with tag (what the state reflects).
+function M:checkpoint(tag)
+  if C.sg_state_checkpoint(self.s, tag, #tag, core.errbuf, core.ERRLEN) ~= 0 then fail() end
+end
+
+-- Puts and deletes since opening: whether the state changed between two points.
+function M:writes()
+  local st = ffi.new("sg_state_stats")
+  C.sg_state_stats_get(self.s, st)
+  return tonumber(st.writes)
 end
 
 function M:clear()

@@ -143,7 +143,19 @@ end
 function M:seek(upper)
   if upper > self.floor then self.floor = upper end
   if self.time_open and self.time_open < upper then self.time_open = nil end
-  if not self.positioned then self.mode = "rehydrate" end
+  if self.positioned then return end
+  self.mode = "rehydrate"
+  -- UPSERT state kept on disk that fits the committed offsets: only what
+  -- lies past its checkpoint is read again (source/upsert_cache.lua). A
+  -- stateful view below needs every update from the start: no shortcut.
+  if self.resumed and not self.replay and self.env.adopt then
+    local at = self.env:adopt(self.o.topic, self.start_offsets, self.target, self.relation.name)
+    if at then
+      self.positions = at
+      local ok, err = assign(self)
+      if not ok then self.failure = err end
+    end
+  end
 end
 
 -- set_replay: a stateful view below; rehydration: the rebuild's progress.
@@ -164,6 +176,8 @@ function M:exhausted()
 end
 
 function M:resume_state()
+  -- the record of these offsets: kept UPSERT state is checkpointed at them once it commits
+  if self.env.mark and self.positioned then self.env:mark(self.o.topic, self.start_offsets, self.positions) end
   local ids = self.layout.schema_ids or {}
   return { topic = self.o.topic, start = self.start, start_offsets = copy(self.start_offsets), offsets = copy(self.positions),
     key_schema = ids.key, value_schema = ids.value }
@@ -293,6 +307,7 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     local r = self.rehydration_state
     log.info("source %s: UPSERT state rebuilt up to offsets %s: %d keys (%d on disk) in %.2fs", self.relation.name,
       table.concat(target, ","), st.keys, st.keys_on_disk, ((r.finished or r.started) - r.started) / 1000)
+    if self.env.settle then self.env:settle(self.o.topic, self.start_offsets, self.positions) end
     local ok, aerr = assign(self)
     return ok, aerr or true
   end
@@ -347,6 +362,7 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
   if rehydrate then
     local ok, err = rehydration.flush(self, true)
     if not ok then return nil, err end
+    if self.env.settle and not self.stalled_why then self.env:settle(self.o.topic, self.start_offsets, self.positions) end
   end
   self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
   if self.env.flush then self.env:flush() end
@@ -445,6 +461,7 @@ end
 -- After the sink's transaction committed: offsets to the group, for lag
 -- monitors only (never read back).
 function M:committed()
+  if self.env.checkpoint then self.env:checkpoint() end
   if not self.o.group_id_prefix or not self.c then return end
   local n = #self.positions
   local arr = ffi.new("int64_t[?]", math.max(n, 1), self.positions)

@@ -5,10 +5,11 @@
 --             with: a non-null value inserts (and retracts the row it
 --             replaces), a null value deletes; the retracted row is decoded
 --             again from the stored bytes, so state holds raw bytes only,
---             in the state store (source/upsert_state.lua): in memory up
---             to the sink's state_memory and under its state_dir beyond;
---             without state_dir in memory up to upsert_state_limit, past
---             which the source stalls (source/kafka.lua).
+--             in the state store (source/upsert_state.lua): with the
+--             sink's state_dir on disk, as a cache kept across restarts
+--             (source/upsert_cache.lua); without state_dir in memory up to
+--             upsert_state_limit, past which the source stalls
+--             (source/kafka.lua).
 --             A null key puts the source in an error state (shown in status,
 --             reading goes on) that a null-key null-value record clears.
 --   debezium  before → a retraction, after → an insertion; a message whose
@@ -19,7 +20,9 @@
 -- message, code ("error" | "skip") with the batch left as it was.
 local core = require "sinkgate.core"
 local rows = require "sinkgate.rows"
+local log = require "sinkgate.util.log"
 local state = require "sinkgate.state"
+local cache = require "sinkgate.source.upsert_cache"
 local ustate = require "sinkgate.source.upsert_state"
 
 local C, ffi = core.C, core.ffi
@@ -130,14 +133,24 @@ function Upsert:configure(dir_opts)
   self.store_opts = dir_opts
 end
 
--- The store, opened (empty) on first use; nil, err when state_dir cannot
--- be used.
+-- The store, opened on first use; nil, err when state_dir cannot be used.
+-- With state_dir it is kept (source/upsert_cache.lua): what it holds stays
+-- unverified until adopt() finds its tag fits the committed progress, and
+-- is cleared before any other use. When another process holds those files,
+-- this one keeps its state in a private directory and rebuilds it.
 function Upsert:open()
   if self.store then return self.store end
   local so, dir = self.store_opts or {}, nil
   if so.state_dir then
     local base, err = state.sink_dir(so.state_dir, so.sink_name)
     if not base then return nil, err end
+    local st, tag, busy = cache.open(cache.dir(base, so.name))
+    if st then
+      self.store, self.on_disk, self.kept_tag, self.unverified = st, true, tag, true
+      return st
+    end
+    if not busy then return nil, tag end
+    log.info("source %s: state %s; this process rebuilds its state in a private directory", so.name, tag:sub(7))
     dir = state.path(base, "source-" .. so.name)
   end
   local st, err = state.open(dir, so.state_dir and so.state_memory or nil)
@@ -146,9 +159,67 @@ function Upsert:open()
   return st
 end
 
+-- A kept store not adopted by now holds another position: cleared.
+local function verified(self)
+  if self.unverified then
+    self.unverified, self.kept_tag = nil, nil
+    self.store:clear()
+  end
+end
+
+-- Back to empty state. A kept store is closed instead (its writes since the
+-- last checkpoint are dropped with its open transaction) and reopened on
+-- next use, unverified.
 function Upsert:reset()
-  if self.store then self.store:clear() end
-  self.error_state = nil
+  if self.store and self.store.kept then
+    self.store:close()
+    self.store, self.unverified, self.kept_tag = nil, nil, nil
+  elseif self.store then
+    self.store:clear()
+  end
+  self.error_state, self.null_key, self.pending = nil, nil, nil
+end
+
+-- A resumed source about to rebuild its state from start up to target (the
+-- committed offsets): the offsets to go on from when the kept files fit
+-- (their state is kept), else nil (they will be cleared).
+function Upsert:adopt(topic, start, target, name)
+  local st = self:open()
+  if not (st and st.kept and self.unverified) then return nil end
+  local at, nk = cache.match(self.kept_tag, topic, self.flags, start, target)
+  if not at then
+    if self.kept_tag or st:stats().keys > 0 then log.info("source %s: state files not used: %s", name, nk) end
+    return nil
+  end
+  self.unverified, self.checkpointed = nil, self.kept_tag
+  self.null_key = nk or nil
+  self.error_state = nk and null_key_state(nk) or nil
+  log.info("source %s: state files fit the committed offsets: %d keys kept at offsets %s (committed %s)", name,
+    st:stats().keys, table.concat(at, ","), table.concat(target, ","))
+  return at
+end
+
+-- The progress record is being made at offsets `at`: the tag a checkpoint
+-- takes once it committed, if the state does not change meanwhile.
+function Upsert:mark(topic, start, at)
+  local st = self.store
+  if not (st and st.kept) or self.unverified then return end
+  self.pending = { tag = cache.encode(topic, self.flags, start, at, self.null_key), writes = st:writes() }
+end
+
+-- The record made at mark() committed: the state is checkpointed with its tag.
+function Upsert:checkpoint()
+  local p, st = self.pending, self.store
+  self.pending = nil
+  if not (p and st and st.kept) or self.unverified or st:writes() ~= p.writes or p.tag == self.checkpointed then return end
+  st:checkpoint(p.tag)
+  self.checkpointed = p.tag
+end
+
+-- The state is exactly that of offsets `at` (a rebuild reached them): checkpointed now.
+function Upsert:settle(topic, start, at)
+  self:mark(topic, start, at)
+  self:checkpoint()
 end
 
 function Upsert:close()
@@ -174,13 +245,14 @@ function Upsert:message(b, t, m)
   local key, value = m.key, m.value
   if key == nil then
     if value == nil then
-      self.error_state = nil
+      self.error_state, self.null_key = nil, nil
     else
-      self.error_state = null_key_state(m)
+      self.error_state, self.null_key = null_key_state(m), { partition = m.partition, offset = m.offset }
     end
     return true
   end
   local st = self.store or assert(self:open())
+  verified(self)
   local stored = st:get(key)
   local lay, inline = self.layout, self.inline
   if value ~= nil then
@@ -213,12 +285,13 @@ end
 function Upsert:rehydrate(c, positions, target, budget_ms)
   local st, err = self:open()
   if not st then return nil, err end
+  verified(self)
   local done, nk, messages = ustate.rehydrate(st, c, positions, target, self.flags, budget_ms)
   if done == nil then return nil, nk end
   if nk then
-    self.error_state = null_key_state(nk)
+    self.error_state, self.null_key = null_key_state(nk), nk
   elseif nk == false then
-    self.error_state = nil
+    self.error_state, self.null_key = nil, nil
   end
   return done, messages
 end
@@ -234,6 +307,7 @@ local NO_META = { headers = {} } -- flags 0: the layout has no metadata column
 function Upsert:snapshot_rows(b, t)
   local st = self.store
   if not st then return true, 0 end
+  verified(self)
   local it = C.sg_state_iter_new(st.s, core.errbuf, core.ERRLEN)
   if it == nil then return nil, core.err() end
   it = ffi.gc(it, C.sg_state_iter_free)
