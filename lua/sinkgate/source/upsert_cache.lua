@@ -20,8 +20,10 @@
 -- pages, no tag at all) the files are cleared and the state is rebuilt from
 -- the start offsets, as without a cache.
 local cjson = require "cjson.safe"
+local core = require "sinkgate.core"
 local state = require "sinkgate.state"
 
+local C = core.C
 local M = {}
 
 local boot_id
@@ -55,6 +57,8 @@ end
 -- unreadable). Files another version cannot open are removed and opened
 -- afresh. nil, err, busy when the directory cannot be used.
 function M.open(dir)
+  -- ours, mode 0700, and no symlink to somewhere else
+  if C.sg_sys_private_dir(dir, core.errbuf, core.ERRLEN) ~= 0 then return nil, "state_dir: " .. core.err() end
   local st, tag, busy = state.open_kept(dir)
   if not st and not busy then
     state.remove(dir)
