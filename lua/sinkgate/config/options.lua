@@ -279,12 +279,13 @@ M.sink = {
 for _, f in ipairs(ERROR_POLICY_FIELDS) do table.insert(M.sink.fields, f) end
 -- ==== views: where a sink keeps the state of its views ====
 table.insert(M.sink.fields, { "state_dir", "string", check = "nonempty",
-  doc = "Directory for the state of the sink's distinct_on and group_by views and UPSERT Kafka source beyond " ..
-    "state_memory (LMDB, in <state_dir>/<sink>/<view>-<n>.<pid>.state and source-<source>.<pid>.state; those of " ..
-    "processes that are gone are removed). A cache: rebuilt " ..
-    "from the input at every start. Default: state stays in memory." })
+  doc = "Directory for the state of the sink's distinct_on and group_by views beyond state_memory (LMDB, in " ..
+    "<state_dir>/<sink>/<view>-<n>.<pid>.state; those of processes that are gone are removed; rebuilt from the " ..
+    "input at every start) and of its UPSERT Kafka source (all on disk, in <state_dir>/<sink>/source-<source>.kept: " ..
+    "kept across restarts and used again when its checkpoint fits the committed offsets, else rebuilt from the " ..
+    "topic). Default: state stays in memory." })
 table.insert(M.sink.fields, { "state_memory", "integer", default = 64 * 1024 * 1024, check = "positive",
-  doc = "Bytes of state kept in memory per view (and for an UPSERT source) before it goes to state_dir." })
+  doc = "Bytes of state kept in memory per view before it goes to state_dir." })
 -- ==== end of views ====
 
 
