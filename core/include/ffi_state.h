@@ -67,6 +67,15 @@ typedef struct sg_upsert_progress {
  * 0 = budget spent, -1 = the store failed (err). */
 int sg_upsert_rehydrate(sg_state *s, sg_consumer *c, int64_t *positions, const int64_t *target, int nparts,
                         int flags, int budget_ms, sg_upsert_progress *out, char *err, size_t errlen);
+/* The UPSERT snapshot (flags 0, C decoders): decodes the live keys of it
+ * into insertions at time t, key cells by kd at key_first (kd NULL: no key
+ * columns), value cells by vd at value_first, counting them in *rows.
+ * 1 at the end, -1 on a store failure (err), 0 when a decoder refused an
+ * entry: nothing of it was pushed, and *k, *v hold it for the caller (fetch
+ * a writer schema, or report the error), who may then call again. */
+int sg_upsert_snapshot_rows(sg_state_iter *it, sg_decoder *kd, int key_first, sg_decoder *vd, int value_first,
+                            sg_batch *b, uint64_t t, const void **k, size_t *klen, const void **v, size_t *vlen,
+                            int64_t *rows, char *err, size_t errlen);
 /* ==== end of state store ==== */
 
 #endif

@@ -17,6 +17,7 @@
  * message, and without decoding: a message that did not decode never got
  * below the committed offsets under the default stall policy (the caller
  * takes the Lua path under the other policies). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <librdkafka/rdkafka.h>
@@ -145,4 +146,32 @@ int sg_upsert_rehydrate(sg_state *s, sg_consumer *c, int64_t *positions, const i
   free(b.p);
   if (!rc && sg_state_flush(s, err, errlen)) rc = -1;
   return rc ? -1 : (reached(positions, target, nparts) ? 1 : 0);
+}
+
+/* The UPSERT snapshot from the state (source/upsert_snapshot.lua): one
+ * insertion per live key, decoded here without a crossing into Lua per key
+ * when the stored values are the raw bytes (flags 0) and both decoders are
+ * the C ones. An entry a decoder refuses (an Avro writer schema to fetch, or
+ * a real error) is handed back: the row is taken back and *k, *v point at
+ * the entry, for the caller's per-entry path. */
+int sg_upsert_snapshot_rows(sg_state_iter *it, sg_decoder *kd, int key_first, sg_decoder *vd, int value_first,
+                            sg_batch *b, uint64_t t, const void **k, size_t *klen, const void **v, size_t *vlen,
+                            int64_t *rows, char *err, size_t errlen) {
+  for (;;) {
+    int rc = sg_state_iter_next(it, k, klen, v, vlen, err, errlen);
+    if (rc <= 0) return rc == 0 ? 1 : -1;
+    uint32_t nrows = b->nrows;
+    size_t arena = b->arena_len;
+    int64_t r = sg_batch_push_row(b, t, 1);
+    if (r < 0) {
+      if (err && errlen) snprintf(err, errlen, "out of memory filling a batch");
+      return -1;
+    }
+    if ((kd && sg_decode(kd, *k, *klen, b, (uint32_t)r, key_first, err, errlen) != 0) ||
+        sg_decode(vd, *v, *vlen, b, (uint32_t)r, value_first, err, errlen) != 0) {
+      sg_batch_truncate(b, nrows, arena);
+      return 0;
+    }
+    (*rows)++;
+  }
 }

@@ -9,15 +9,19 @@ local helpers = require "helpers"
 local cjson = require "cjson"
 local ks = require "helpers.kafka_source"
 
-local function config(topic, out, policy, dir)
+-- include: the source's include option (default: key and every metadata
+-- column, so the stored values carry metadata and the snapshot decodes in
+-- Lua; key only: raw values, decoded in C by sg_upsert_snapshot_rows).
+local function config(topic, out, policy, dir, include)
   return ([[
 local sg = require "sinkgate"
 local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
 local src = sg.source.kafka { connection = kafka, topic = %q, key_format = "text", value_format = "text",
-  envelope = "upsert", include = { key = true, partition = true, offset = true, headers = true },
+  envelope = "upsert", include = %s,
   on_decode_error = %q }
 sg.sink %q { from = src, into = { connection = kafka, topic = %q }, format = "json", envelope = "debezium"%s }
-]]):format(topic, policy, out, out, dir and (", state_dir = %q, state_memory = 16384"):format(dir) or "")
+]]):format(topic, include or "{ key = true, partition = true, offset = true, headers = true }", policy, out, out,
+    dir and (", state_dir = %q, state_memory = 16384"):format(dir) or "")
 end
 
 
@@ -52,16 +56,17 @@ local function snapshot(dev, topic)
   return out, n
 end
 
-local function both(dev, topic, dir_fast, dir_lua)
-  local r = ks.run(dev, config(topic, topic .. "_fast", "stall", dir_fast), "3s")
+local function both(dev, topic, dir_fast, dir_lua, include, tag)
+  local fast_out, lua_out = topic .. (tag or "") .. "_fast", topic .. (tag or "") .. "_lua"
+  local r = ks.run(dev, config(topic, fast_out, "stall", dir_fast, include), "3s")
   assert.equal(0, r.rc, r.err)
   assert.matches("snapshot from its UPSERT state: %d+ rows", r.err)
-  local fast, nf = snapshot(dev, topic .. "_fast")
+  local fast, nf = snapshot(dev, fast_out)
   local on_disk = tonumber(r.err:match("snapshot from its UPSERT state: %d+ rows %((%d+) keys on disk%)"))
-  r = ks.run(dev, config(topic, topic .. "_lua", "skip", dir_lua), "3s")
+  r = ks.run(dev, config(topic, lua_out, "skip", dir_lua, include), "3s")
   assert.equal(0, r.rc, r.err)
   assert.not_matches("snapshot from its UPSERT state", r.err)
-  local lua, nl = snapshot(dev, topic .. "_lua")
+  local lua, nl = snapshot(dev, lua_out)
   assert.equal(nl, nf)
   assert.same(lua, fast)
   return fast, nf, on_disk
@@ -69,7 +74,7 @@ end
 
 describe("UPSERT snapshot from keyed state", function()
   local dev
-  setup(function() dev = helpers.dev_start("--topics usnap:3,usnap_disk:2,usnap_bad:1") end)
+  setup(function() dev = helpers.dev_start("--topics usnap:3,usnap_disk:2,usnap_bad:1,usnap_raw:2") end)
   teardown(function() helpers.dev_stop(dev) end)
 
   it("gives the rows of the per-message path (updates, deletes, null keys)", function()
@@ -109,6 +114,21 @@ describe("UPSERT snapshot from keyed state", function()
     local _, count, on_disk = both(dev, "usnap_disk", d1, d2)
     assert.is_true(on_disk > 100, "keys on disk: " .. tostring(on_disk))
     assert.equal(n - math.floor(n / 5) + math.floor(n / 15), count)
+    os.execute("rm -rf '" .. d1 .. "' '" .. d2 .. "'")
+  end)
+
+  it("without metadata columns, decoded in C: the same rows, in memory and on disk", function()
+    local n = 600
+    ks.produce(dev, "usnap_raw", messages(n, 2))
+    local rows, count = both(dev, "usnap_raw", nil, nil, "{ key = true }", "_mem")
+    assert.equal(n - math.floor(n / 5) + math.floor(n / 15), count)
+    assert.equal(("v2-%d"):format(3), rows.k0003.text)
+    assert.is_nil(rows.k0005)
+    local d1, d2 = os.tmpname(), os.tmpname()
+    os.remove(d1)
+    os.remove(d2)
+    local disk_rows = both(dev, "usnap_raw", d1, d2, "{ key = true }", "_disk")
+    assert.same(rows, disk_rows)
     os.execute("rm -rf '" .. d1 .. "' '" .. d2 .. "'")
   end)
 

@@ -299,6 +299,18 @@ end
 local ik, iv = ffi.new("const void *[1]"), ffi.new("const void *[1]")
 local iklen, ivlen = ffi.new("size_t[1]"), ffi.new("size_t[1]")
 local NO_META = { headers = {} } -- flags 0: the layout has no metadata column
+local crows = ffi.new("int64_t[1]")
+
+-- The C decoders (key or nil, value) the snapshot can run in C with
+-- (sg_upsert_snapshot_rows): stored values are the raw bytes (no metadata
+-- column) and the decoders are the C ones (not Protobuf's Lua object, not a
+-- record-shaped key). nil: the per-entry Lua path.
+local function c_decoders(self)
+  local lay = self.layout
+  if self.flags ~= 0 or lay.key_record or not (lay.value_dec and lay.value_dec.h) then return nil end
+  if lay.key_dec and not lay.key_dec.h then return nil end
+  return lay.key_dec and lay.key_dec.h or nil, lay.value_dec.h
+end
 
 -- The consolidated snapshot of the state: one insertion per live key at
 -- time t, decoded from the stored bytes (memory, then disk). Returns true,
@@ -312,11 +324,20 @@ function Upsert:snapshot_rows(b, t)
   if it == nil then return nil, core.err() end
   it = ffi.gc(it, C.sg_state_iter_free)
   local lay, inline, flags = self.layout, self.inline, self.flags
+  local kd, vd = c_decoders(self)
   local nrows, arena = b.nrows, b.arena_len
   local n, ok, err, code = 0, true, nil, nil
+  crows[0] = 0
   while true do
-    local rc = C.sg_state_iter_next(it, ik, iklen, iv, ivlen, core.errbuf, core.ERRLEN)
-    if rc == 0 then break end
+    local rc
+    if vd then -- whole runs of entries in C; an entry it hands back goes the Lua way
+      rc = C.sg_upsert_snapshot_rows(it, kd, lay.key_first or 0, vd, lay.value_first, b, t, ik, iklen, iv, ivlen, crows,
+        core.errbuf, core.ERRLEN)
+      if rc == 1 then break end
+    else
+      rc = C.sg_state_iter_next(it, ik, iklen, iv, ivlen, core.errbuf, core.ERRLEN)
+      if rc == 0 then break end
+    end
     if rc < 0 then
       ok, err = nil, core.err()
       break
@@ -334,7 +355,7 @@ function Upsert:snapshot_rows(b, t)
     C.sg_batch_truncate(b, nrows, arena)
     return ok, err, code
   end
-  return true, n
+  return true, n + tonumber(crows[0])
 end
 
 function Upsert:flush()
