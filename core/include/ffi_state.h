@@ -26,11 +26,15 @@ sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, 
  * the state on disk then matches no offsets and must be cleared). One
  * process at a time: when another holds dir, NULL with err starting
  * "busy:". Writes are committed only by sg_state_checkpoint (flush commits
- * a very long transaction without its tag). */
+ * a long transaction without its tag). */
 sg_state *sg_state_open_kept(const char *dir, uint64_t map_size, sg_buf *tag, char *err, size_t errlen);
 /* Commits the writes so far with tag (what the state reflects). 0 or -1;
  * a store that is not kept ignores it. */
 int sg_state_checkpoint(sg_state *s, const void *tag, size_t taglen, char *err, size_t errlen);
+/* 1 when a kept store's open transaction is long enough that a writer
+ * should checkpoint now (past twice as many writes it commits without its
+ * tag); else 0. */
+int sg_state_wants_checkpoint(const sg_state *s);
 void sg_state_close(sg_state *s);
 int sg_state_get(sg_state *s, const void *k, size_t klen, const void **v, size_t *vlen, char *err,
                  size_t errlen);
@@ -64,7 +68,8 @@ typedef struct sg_upsert_progress {
 /* Rebuilds the state from consumer c (assigned at positions) up to target
  * (nparts partitions), for at most budget_ms: applies messages in
  * [positions[p], target[p]) and advances positions. 1 = target reached,
- * 0 = budget spent, -1 = the store failed (err). */
+ * 0 = budget spent or a kept store wants a checkpoint (at positions: the
+ * caller's), -1 = the store failed (err). */
 int sg_upsert_rehydrate(sg_state *s, sg_consumer *c, int64_t *positions, const int64_t *target, int nparts,
                         int flags, int budget_ms, sg_upsert_progress *out, char *err, size_t errlen);
 /* The UPSERT snapshot (flags 0, C decoders): decodes the live keys of it

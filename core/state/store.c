@@ -20,11 +20,13 @@
  * key lives on disk, the open write transaction is committed only by
  * sg_state_checkpoint together with a tag (the source offsets the state
  * reflects), so what a crash leaves on disk is always the state of the last
- * tag. LMDB writes into the map directly (MDB_WRITEMAP), so that transaction
- * costs file-backed pages, not malloc'd ones, however long it grows. Past
- * KEPT_TXN_OPS writes it is committed without its tag (the files then say
- * they match no offsets) so the file does not grow without end. A lock file
- * keeps a second process away from the same files. */
+ * tag. Its dirty pages are malloc'd until then, so past KEPT_TXN_OPS writes
+ * it is committed without its tag (the files then match no offsets until
+ * the next checkpoint); sg_state_wants_checkpoint tells a long writer (a
+ * rebuild) to checkpoint before that. Not MDB_WRITEMAP, which would spare
+ * the malloc: it makes the file as large as the map, sparse, and a full
+ * disk then kills the process with SIGBUS instead of failing a write. A
+ * lock file keeps a second process away from the same files. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,7 +65,7 @@ struct sg_state {
 };
 
 #define TXN_OPS 4096
-#define KEPT_TXN_OPS (1u << 22)
+#define KEPT_TXN_OPS 16384 /* at most ~64 MiB of dirty 4 KiB pages */
 static const MDB_val TAG_KEY = { 3, (void *)"tag" };
 
 #define ENTRY_COST(k, v) ((uint64_t)sizeof(entry) + (k) + (v) + 2 * (sizeof(entry *) + sizeof(uint32_t)))
@@ -255,7 +257,7 @@ sg_state *sg_state_open_kept(const char *dir, uint64_t map_size, sg_buf *tag, ch
     sg_state_close(s);
     return NULL;
   }
-  if (lock_dir(s, dir, err, errlen) || env_open(s, dir, map_size, MDB_WRITEMAP, err, errlen) ||
+  if (lock_dir(s, dir, err, errlen) || env_open(s, dir, map_size, 0, err, errlen) ||
       begin(s, err, errlen) || (rc = mdb_dbi_open(s->txn, "data", MDB_CREATE, &s->dbi)) != 0 ||
       (rc = mdb_dbi_open(s->txn, "meta", MDB_CREATE, &s->meta)) != 0) {
     if (rc) set_err(err, errlen, "open", rc);
@@ -279,6 +281,10 @@ sg_state *sg_state_open_kept(const char *dir, uint64_t map_size, sg_buf *tag, ch
     return NULL;
   }
   return s;
+}
+
+int sg_state_wants_checkpoint(const sg_state *s) {
+  return s->kept && s->txn_ops >= KEPT_TXN_OPS / 2;
 }
 
 int sg_state_checkpoint(sg_state *s, const void *tag, size_t taglen, char *err, size_t errlen) {

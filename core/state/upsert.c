@@ -123,7 +123,14 @@ int sg_upsert_rehydrate(sg_state *s, sg_consumer *c, int64_t *positions, const i
   buf b = {0};
   int rc = 0;
   int64_t deadline = (int64_t)sg_sys_mono_ns() + (int64_t)budget_ms * 1000000;
-  while (!reached(positions, target, nparts) && (int64_t)sg_sys_mono_ns() < deadline) {
+  /* A kept store's checkpoint is the caller's (it holds the tag): back to
+   * it when the open transaction grows long, after one batch at least (a
+   * caller that never checkpoints still advances: past KEPT_TXN_OPS the
+   * store commits without its tag). */
+  int first = 1;
+  while (!reached(positions, target, nparts) && (int64_t)sg_sys_mono_ns() < deadline &&
+         (first || !sg_state_wants_checkpoint(s))) {
+    first = 0;
     /* what is there now, without waiting: consume_batch_queue with a
      * timeout waits for a full batch, which stalls a catch-up on every
      * fetch; when nothing is there, wait for the first message only */

@@ -7,6 +7,7 @@
 local helpers = require "helpers"
 local ks = require "helpers.kafka_source"
 local cjson = require "cjson"
+local socket = require "socket"
 
 local KEYS = 300
 
@@ -107,6 +108,62 @@ describe("UPSERT state files kept across restarts", function()
     want = {}
     for i = 2, KEYS, 2 do want[key(i)] = "v3-" .. i end
     assert.equal(KEYS / 2, check_retractions(all, before3 + 1, v2, want))
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("a rebuild killed halfway goes on from its last checkpoint after the restart", function()
+    local topic, dir = "ucache3", os.tmpname()
+    os.remove(dir)
+    local n = 20000 -- the output (20000 messages of ~150 B) within what the dev broker keeps
+    local lines = {}
+    for i = 1, 2 * n do -- each key twice: the rebuild must keep the later value
+      lines[i] = ('{"key":"%s","value":"v%d-%d","partition":%d}'):format(key(i % n), i <= n and 1 or 2, i % n, i % 2)
+    end
+    local file = helpers.write_tmp(table.concat(lines, "\n") .. "\n", ".jsonl")
+    assert.is_true(os.execute(("/usr/bin/python3 spec/helpers/kafka_produce.py %s %s <%s >/dev/null")
+      :format(dev.brokers, topic, file)) == 0)
+    os.remove(file)
+    local cfg = config(topic, dir)
+    local r = ks.run(dev, cfg, "10s")
+    assert.equal(0, r.rc, r.err)
+    local v2 = latest(events(dev, topic .. "_out"))
+    local before = #events(dev, topic .. "_out")
+    assert.equal(n, before)
+    -- The files lost, the restart rebuilds from the topic; slow fetches make
+    -- it long enough to be killed halfway (seen in the status file).
+    os.execute("rm -rf " .. dir .. "/*/source-*.kept")
+    helpers.ctl(dev, "rtt 1 150")
+    local path = helpers.write_tmp(cfg, ".lua")
+    local status = helpers.tmpname(".json")
+    local pid, log = helpers.spawn(("run --status-file %s --status-interval 100ms %s"):format(status, path), dev.env)
+    local halfway
+    local deadline = socket.gettime() + 60
+    repeat
+      socket.sleep(0.05)
+      local ok, doc = pcall(cjson.decode, helpers.read(status))
+      local rh = ok and type(doc) == "table" and doc.sinks and doc.sinks[1] and doc.sinks[1].rehydration
+      if type(rh) == "table" and rh.read > 10000 and rh.read < rh.target then halfway = rh end
+    until halfway or not helpers.alive(pid) or socket.gettime() > deadline
+    os.execute("kill -KILL " .. pid)
+    helpers.wait_exit(pid, 10)
+    helpers.ctl(dev, "rtt 1 0")
+    assert.is_table(halfway, "the rebuild was not seen halfway:\n" .. helpers.read(log))
+    -- The restart keeps the checkpoint the killed rebuild left (offsets
+    -- above 0, below the committed ones) and reads the rest.
+    ks.produce(dev, topic, batch("v3", function(i) return i % 2 == 0 end))
+    r = helpers.sinkgate("run --duration 4s " .. path, dev.env)
+    os.remove(path)
+    assert.equal(0, r.rc, r.err)
+    local at, committed = r.err:match("keys kept at offsets ([%d,]+) %(committed ([%d,]+)%)")
+    assert.is_string(at, r.err)
+    local sum_at, sum_c = 0, 0
+    for o in at:gmatch("%d+") do sum_at = sum_at + tonumber(o) end
+    for o in committed:gmatch("%d+") do sum_c = sum_c + tonumber(o) end
+    assert.is_true(sum_at > 0 and sum_at < sum_c, "a checkpoint halfway: " .. at .. " of " .. committed)
+    local all = events(dev, topic .. "_out")
+    local want = {}
+    for i = 2, KEYS, 2 do want[key(i)] = "v3-" .. i end
+    assert.equal(KEYS / 2, check_retractions(all, before + 1, v2, want))
     os.execute("rm -rf '" .. dir .. "'")
   end)
 

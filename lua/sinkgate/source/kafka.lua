@@ -279,6 +279,13 @@ local function reached(self, target)
   return true
 end
 
+-- While rebuilding: the state is exactly that of the positions, which are
+-- at or below the committed offsets, so kept UPSERT state is checkpointed
+-- there (source/upsert_cache.lua).
+local function settle(self)
+  if self.env.settle then self.env:settle(self.o.topic, self.start_offsets, self.positions) end
+end
+
 -- Reads from the current positions up to target: into b at time t (a
 -- snapshot) or into a scratch batch that is dropped (rehydration: state
 -- only). Returns true, done: a rehydration gives back control after
@@ -301,13 +308,16 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
     local done, applied = self.env:rehydrate(self.c, self.positions, target, budget_ms or 1000)
     if done == nil then return nil, applied end -- applied: the error
     self.rehydration_state.messages = self.rehydration_state.messages + (applied or 0)
-    if not done and not over_limit(self) then return true, false end
+    if not done and not over_limit(self) then
+      settle(self) -- a rebuild killed now goes on from here after a restart
+      return true, false
+    end
     rehydration.flush(self, true)
     local st = self.env:stats()
     local r = self.rehydration_state
     log.info("source %s: UPSERT state rebuilt up to offsets %s: %d keys (%d on disk) in %.2fs", self.relation.name,
       table.concat(target, ","), st.keys, st.keys_on_disk, ((r.finished or r.started) - r.started) / 1000)
-    if self.env.settle then self.env:settle(self.o.topic, self.start_offsets, self.positions) end
+    settle(self)
     local ok, aerr = assign(self)
     return ok, aerr or true
   end
@@ -330,7 +340,10 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
   while not reached(self, target) and not self.stalled_why do
     if (budget_ms and tonumber(C.sg_sys_now_ms()) - started > budget_ms) or C.sg_sys_signal_pending() ~= 0 then
       self.target_cap, self.last_catch_up_log = nil, last_log
-      if rehydrate then return rehydration.flush(self, false) end -- the views are whole up to here
+      if rehydrate then
+        settle(self)
+        return rehydration.flush(self, false) -- the views are whole up to here
+      end
       return true, false
     end
     local rc = poll(self, 100)
@@ -362,7 +375,7 @@ local function catch_up(self, b, t, rehydrate, budget_ms)
   if rehydrate then
     local ok, err = rehydration.flush(self, true)
     if not ok then return nil, err end
-    if self.env.settle and not self.stalled_why then self.env:settle(self.o.topic, self.start_offsets, self.positions) end
+    if not self.stalled_why then settle(self) end
   end
   self.target_cap, self.catch_up_started, self.last_catch_up_log = nil, nil, nil
   if self.env.flush then self.env:flush() end

@@ -52,6 +52,8 @@ function M.read(self, b, t, target, over_limit)
     r.messages = r.messages + (applied or 0)
     self.counters.messages = self.counters.messages + (applied or 0)
     if done or over_limit(self) then break end
+    -- kept state: checkpointed where it stands (the C loop comes back when its transaction grows long)
+    if self.env.settle then self.env:settle(self.o.topic, self.start_offsets, self.positions) end
     local now = tonumber(C.sg_sys_now_ms())
     if now - last_log > LOG_MS then
       last_log = now
