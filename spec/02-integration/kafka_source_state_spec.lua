@@ -24,13 +24,7 @@ end
 
 local function key(i) return ("k%04d"):format(i) end
 
-
--- The DEBEZIUM messages of topic, in offset order (one partition).
-local function events(dev, topic)
-  local out = helpers.tail(dev, topic)
-  table.sort(out, function(a, b) return a.offset < b.offset end)
-  return out
-end
+local events = ks.events -- the output topics have one partition
 
 local function scenario(dev, topic, policy)
   local dir = os.tmpname()

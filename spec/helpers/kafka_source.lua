@@ -45,6 +45,13 @@ function M.run(dev, config, duration)
   return r
 end
 
+-- The messages of a one-partition topic, in offset order.
+function M.events(dev, topic)
+  local out = helpers.tail(dev, topic)
+  table.sort(out, function(a, b) return a.offset < b.offset end)
+  return out
+end
+
 -- The "after" images of a DEBEZIUM-envelope JSON sink's messages, in order
 -- of (partition, offset) as tail reads them.
 function M.afters(dev, topic)
