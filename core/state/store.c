@@ -38,40 +38,12 @@
 #include <lmdb.h>
 #include "../include/sinkgate_ffi.h"
 #include "../util/util.h"
-
-typedef struct entry {
-  uint64_t hash;
-  uint32_t klen, vlen;
-  char data[];          /* key bytes, then value bytes */
-} entry;
-
-struct sg_state {
-  entry **slots;        /* open addressing, linear probing; NULL = empty */
-  uint32_t *tags;       /* the top of each slot's hash: a probe compares it
-                         * before following the pointer (a cache miss) */
-  size_t cap;           /* power of two */
-  size_t count;
-  uint64_t mem_bytes;
-  uint64_t mem_bound;
-  uint64_t disk_keys;
-  MDB_env *env;         /* NULL: memory only (no directory given) */
-  MDB_dbi dbi;
-  MDB_txn *txn;         /* the open write transaction, or NULL */
-  unsigned txn_ops;     /* disk writes in it */
-  uint64_t writes;      /* puts and deletes since opening */
-  int kept;             /* sg_state_open_kept: committed only with a tag */
-  MDB_dbi meta;         /* kept: "tag" → the tag of the committed state */
-  int lock_fd;          /* kept: the flock'd lock file, or -1 */
-};
-
-#define TXN_OPS 4096
-#define KEPT_TXN_OPS 16384 /* at most ~64 MiB of dirty 4 KiB pages */
-static const MDB_val TAG_KEY = { 3, (void *)"tag" };
+#include "store_internal.h"
 
 #define ENTRY_COST(k, v) ((uint64_t)sizeof(entry) + (k) + (v) + 2 * (sizeof(entry *) + sizeof(uint32_t)))
 #define TAG(h) ((uint32_t)((h) >> 32))
 
-static void set_err(char *err, size_t errlen, const char *what, int rc) {
+void state_set_err(char *err, size_t errlen, const char *what, int rc) {
   if (err && errlen) snprintf(err, errlen, "state: %s: %s", what, rc ? mdb_strerror(rc) : "out of memory");
 }
 
@@ -144,12 +116,12 @@ static void remove_slot(sg_state *s, size_t i) {
   }
 }
 
-static int begin(sg_state *s, char *err, size_t errlen) {
+int state_begin(sg_state *s, char *err, size_t errlen) {
   if (s->txn) return 0;
   int rc = mdb_txn_begin(s->env, NULL, 0, &s->txn);
   if (rc) {
     s->txn = NULL;
-    set_err(err, errlen, "begin", rc);
+    state_set_err(err, errlen, "begin", rc);
     return -1;
   }
   return 0;
@@ -157,21 +129,21 @@ static int begin(sg_state *s, char *err, size_t errlen) {
 
 static int drop_all(sg_state *s, char *err, size_t errlen) {
   if (!s->env) return 0;
-  if (begin(s, err, errlen)) return -1;
+  if (state_begin(s, err, errlen)) return -1;
   int rc = mdb_drop(s->txn, s->dbi, 0);
   if (!rc && s->kept) {
     rc = mdb_del(s->txn, s->meta, (MDB_val *)&TAG_KEY, NULL);
     if (rc == MDB_NOTFOUND) rc = 0;
   }
   if (rc) {
-    set_err(err, errlen, "drop", rc);
+    state_set_err(err, errlen, "drop", rc);
     return -1;
   }
   s->disk_keys = 0;
   return sg_state_flush(s, err, errlen);
 }
 
-static sg_state *state_new(uint64_t mem_bound) {
+sg_state *state_new(uint64_t mem_bound) {
   sg_state *s = calloc(1, sizeof *s);
   if (!s || grow(s)) {
     free(s);
@@ -183,7 +155,7 @@ static sg_state *state_new(uint64_t mem_bound) {
 }
 
 /* The LMDB environment under dir (created if missing). */
-static int env_open(sg_state *s, const char *dir, uint64_t map_size, unsigned flags, char *err, size_t errlen) {
+int state_env_open(sg_state *s, const char *dir, uint64_t map_size, unsigned flags, char *err, size_t errlen) {
   if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
     if (err && errlen) snprintf(err, errlen, "state: cannot create %s: %s", dir, strerror(errno));
     return -1;
@@ -204,14 +176,14 @@ static int env_open(sg_state *s, const char *dir, uint64_t map_size, unsigned fl
 sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, char *err, size_t errlen) {
   sg_state *s = state_new(mem_bound);
   if (!s) {
-    set_err(err, errlen, "open", 0);
+    state_set_err(err, errlen, "open", 0);
     return NULL;
   }
   if (!dir || !*dir) return s;
   int rc = 0;
-  if (env_open(s, dir, map_size, 0, err, errlen) || begin(s, err, errlen) ||
+  if (state_env_open(s, dir, map_size, 0, err, errlen) || state_begin(s, err, errlen) ||
       (rc = mdb_dbi_open(s->txn, NULL, 0, &s->dbi)) != 0) {
-    if (rc) set_err(err, errlen, "open", rc);
+    if (rc) state_set_err(err, errlen, "open", rc);
     sg_state_close(s);
     return NULL;
   }
@@ -221,89 +193,6 @@ sg_state *sg_state_open(const char *dir, uint64_t mem_bound, uint64_t map_size, 
     return NULL;
   }
   return s;
-}
-
-/* The lock file of a kept store: one process at a time. */
-static int lock_dir(sg_state *s, const char *dir, char *err, size_t errlen) {
-  char path[4096];
-  if (snprintf(path, sizeof path, "%s/sinkgate.lock", dir) >= (int)sizeof path) {
-    if (err && errlen) snprintf(err, errlen, "state: path too long: %s", dir);
-    return -1;
-  }
-  s->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (s->lock_fd < 0) {
-    if (err && errlen) snprintf(err, errlen, "state: cannot open %s: %s", path, strerror(errno));
-    return -1;
-  }
-  if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    if (err && errlen)
-      snprintf(err, errlen, "busy: %s is locked by another process (%s)", dir,
-               errno == EWOULDBLOCK ? "another instance of this sink" : strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
-sg_state *sg_state_open_kept(const char *dir, uint64_t map_size, sg_buf *tag, char *err, size_t errlen) {
-  sg_state *s = state_new(0); /* every key on disk: the files hold the whole state */
-  if (!s) {
-    set_err(err, errlen, "open", 0);
-    return NULL;
-  }
-  s->kept = 1;
-  int rc = 0;
-  if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-    if (err && errlen) snprintf(err, errlen, "state: cannot create %s: %s", dir, strerror(errno));
-    sg_state_close(s);
-    return NULL;
-  }
-  if (lock_dir(s, dir, err, errlen) || env_open(s, dir, map_size, 0, err, errlen) ||
-      begin(s, err, errlen) || (rc = mdb_dbi_open(s->txn, "data", MDB_CREATE, &s->dbi)) != 0 ||
-      (rc = mdb_dbi_open(s->txn, "meta", MDB_CREATE, &s->meta)) != 0) {
-    if (rc) set_err(err, errlen, "open", rc);
-    sg_state_close(s);
-    return NULL;
-  }
-  MDB_stat st;
-  MDB_val v;
-  if ((rc = mdb_stat(s->txn, s->dbi, &st)) != 0) {
-    set_err(err, errlen, "open", rc);
-    sg_state_close(s);
-    return NULL;
-  }
-  s->disk_keys = st.ms_entries;
-  tag->len = 0;
-  rc = mdb_get(s->txn, s->meta, (MDB_val *)&TAG_KEY, &v);
-  if (rc == 0 && sg_buf_append(tag, v.mv_data, v.mv_size) != 0) rc = ENOMEM;
-  if (rc && rc != MDB_NOTFOUND) {
-    set_err(err, errlen, "open", rc);
-    sg_state_close(s);
-    return NULL;
-  }
-  return s;
-}
-
-int sg_state_wants_checkpoint(const sg_state *s) {
-  return s->kept && s->txn_ops >= KEPT_TXN_OPS / 2;
-}
-
-int sg_state_checkpoint(sg_state *s, const void *tag, size_t taglen, char *err, size_t errlen) {
-  if (!s->kept) return 0;
-  if (begin(s, err, errlen)) return -1;
-  MDB_val v = { taglen, (void *)tag };
-  int rc = mdb_put(s->txn, s->meta, (MDB_val *)&TAG_KEY, &v, 0);
-  if (rc) {
-    set_err(err, errlen, "checkpoint", rc);
-    return -1;
-  }
-  rc = mdb_txn_commit(s->txn);
-  s->txn = NULL;
-  s->txn_ops = 0;
-  if (rc) {
-    set_err(err, errlen, "checkpoint", rc);
-    return -1;
-  }
-  return 0;
 }
 
 void sg_state_close(sg_state *s) {
@@ -327,12 +216,12 @@ int sg_state_get(sg_state *s, const void *k, size_t klen, const void **v, size_t
     return 1;
   }
   if (!s->env || s->disk_keys == 0) return 0;
-  if (begin(s, err, errlen)) return -1;
+  if (state_begin(s, err, errlen)) return -1;
   MDB_val key = { klen, (void *)k }, val;
   int rc = mdb_get(s->txn, s->dbi, &key, &val);
   if (rc == MDB_NOTFOUND) return 0;
   if (rc) {
-    set_err(err, errlen, "get", rc);
+    state_set_err(err, errlen, "get", rc);
     return -1;
   }
   *v = val.mv_data;
@@ -341,7 +230,7 @@ int sg_state_get(sg_state *s, const void *k, size_t klen, const void **v, size_t
 }
 
 static int disk_put(sg_state *s, const void *k, size_t klen, const void *v, size_t vlen, char *err, size_t errlen) {
-  if (begin(s, err, errlen)) return -1;
+  if (state_begin(s, err, errlen)) return -1;
   if (klen > (size_t)mdb_env_get_maxkeysize(s->env)) {
     if (err && errlen)
       snprintf(err, errlen, "state: a key of %zu bytes is longer than the disk store takes (%d)", klen,
@@ -359,7 +248,7 @@ static int disk_put(sg_state *s, const void *k, size_t klen, const void *v, size
     s->disk_keys++;
   }
   if (rc) {
-    set_err(err, errlen, "put", rc);
+    state_set_err(err, errlen, "put", rc);
     return -1;
   }
   return ++s->txn_ops >= TXN_OPS ? sg_state_flush(s, err, errlen) : 0;
@@ -367,12 +256,12 @@ static int disk_put(sg_state *s, const void *k, size_t klen, const void *v, size
 
 static int disk_del(sg_state *s, const void *k, size_t klen, char *err, size_t errlen) {
   if (!s->env || s->disk_keys == 0) return 0;
-  if (begin(s, err, errlen)) return -1;
+  if (state_begin(s, err, errlen)) return -1;
   MDB_val key = { klen, (void *)k };
   int rc = mdb_del(s->txn, s->dbi, &key, NULL);
   if (rc == MDB_NOTFOUND) return 0;
   if (rc) {
-    set_err(err, errlen, "del", rc);
+    state_set_err(err, errlen, "del", rc);
     return -1;
   }
   s->disk_keys--;
@@ -398,7 +287,7 @@ int sg_state_put(sg_state *s, const void *k, size_t klen, const void *v, size_t 
   if (!e && disk_del(s, k, klen, err, errlen) < 0) return -1; /* never in both places */
   entry *n = malloc(sizeof(entry) + klen + vlen);
   if (!n) {
-    set_err(err, errlen, "put", 0);
+    state_set_err(err, errlen, "put", 0);
     return -1;
   }
   n->hash = h;
@@ -415,7 +304,7 @@ int sg_state_put(sg_state *s, const void *k, size_t klen, const void *v, size_t 
   s->tags[i] = TAG(h);
   s->mem_bytes = s->mem_bytes - old_cost + ENTRY_COST(klen, vlen);
   if (s->count * 2 > s->cap && grow(s)) {
-    set_err(err, errlen, "put", 0);
+    state_set_err(err, errlen, "put", 0);
     return -1;
   }
   return 0;
@@ -438,7 +327,7 @@ int sg_state_flush(sg_state *s, char *err, size_t errlen) {
     if (s->txn_ops < KEPT_TXN_OPS) return 0; /* committed with its tag by sg_state_checkpoint */
     int drc = mdb_del(s->txn, s->meta, (MDB_val *)&TAG_KEY, NULL); /* the files match no offsets now */
     if (drc && drc != MDB_NOTFOUND) {
-      set_err(err, errlen, "commit", drc);
+      state_set_err(err, errlen, "commit", drc);
       return -1;
     }
   }
@@ -446,7 +335,7 @@ int sg_state_flush(sg_state *s, char *err, size_t errlen) {
   s->txn = NULL;
   s->txn_ops = 0;
   if (rc) {
-    set_err(err, errlen, "commit", rc);
+    state_set_err(err, errlen, "commit", rc);
     return -1;
   }
   return 0;
@@ -491,7 +380,7 @@ struct sg_state_iter {
 sg_state_iter *sg_state_iter_new(sg_state *s, char *err, size_t errlen) {
   sg_state_iter *it = calloc(1, sizeof *it);
   if (!it) {
-    set_err(err, errlen, "iterate", 0);
+    state_set_err(err, errlen, "iterate", 0);
     return NULL;
   }
   it->s = s;
@@ -518,11 +407,11 @@ int sg_state_iter_next(sg_state_iter *it, const void **k, size_t *klen, const vo
   MDB_val key, val;
   int rc;
   if (!it->disk_started) {
-    if (begin(s, err, errlen)) return -1;
+    if (state_begin(s, err, errlen)) return -1;
     rc = mdb_cursor_open(s->txn, s->dbi, &it->cur);
     if (rc) {
       it->cur = NULL;
-      set_err(err, errlen, "cursor", rc);
+      state_set_err(err, errlen, "cursor", rc);
       return -1;
     }
     it->disk_started = 1;
@@ -535,7 +424,7 @@ int sg_state_iter_next(sg_state_iter *it, const void **k, size_t *klen, const vo
     return 0;
   }
   if (rc) {
-    set_err(err, errlen, "cursor", rc);
+    state_set_err(err, errlen, "cursor", rc);
     return -1;
   }
   *k = key.mv_data;
