@@ -85,6 +85,8 @@ typedef struct sg_batch {
 sg_batch *sg_batch_new(const sg_schema *s, uint32_t cap);
 void sg_batch_clear(sg_batch *b);
 void sg_batch_free(sg_batch *b);
+/* Room for `rows` more rows and `arena` more arena bytes (0 or -1). */
+int sg_batch_reserve(sg_batch *b, uint32_t rows, size_t arena);
 /* Appends an all-NULL row and returns its index, or -1 when out of memory. */
 int64_t sg_batch_push_row(sg_batch *b, uint64_t time, int64_t diff);
 void sg_batch_set_i64(sg_batch *b, uint32_t row, int col, int64_t v);

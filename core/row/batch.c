@@ -38,8 +38,7 @@ void sg_batch_free(sg_batch *b) {
   free(b);
 }
 
-static int grow_rows(sg_batch *b) {
-  uint32_t cap = b->cap * 2;
+static int grow_rows_to(sg_batch *b, uint32_t cap) {
   size_t cells = (size_t)cap * (size_t)(b->ncols ? b->ncols : 1);
   sg_datum *c = realloc(b->cells, cells * sizeof *c);
   if (!c) return -1;
@@ -57,8 +56,28 @@ static int grow_rows(sg_batch *b) {
   return 0;
 }
 
+static int grow_arena_to(sg_batch *b, size_t cap) {
+  char *a = realloc(b->arena, cap);
+  if (!a) return -1;
+  b->arena = a;
+  b->arena_cap = cap;
+  return 0;
+}
+
+/* Room for rows more rows and arena more arena bytes in one step: a batch
+ * whose size is known ahead (a snapshot from keyed state) is not copied
+ * and faulted in again at every doubling. Best effort: on failure the
+ * batch is as it was and still grows as it fills. */
+int sg_batch_reserve(sg_batch *b, uint32_t rows, size_t arena) {
+  if (rows > UINT32_MAX - b->nrows) return -1;
+  if (b->nrows + rows > b->cap && grow_rows_to(b, b->nrows + rows) != 0) return -1;
+  if (arena > UINT32_MAX - b->arena_len) arena = UINT32_MAX - b->arena_len;
+  if (b->arena_len + arena > b->arena_cap && grow_arena_to(b, b->arena_len + arena) != 0) return -1;
+  return 0;
+}
+
 int64_t sg_batch_push_row(sg_batch *b, uint64_t time, int64_t diff) {
-  if (b->nrows == b->cap && grow_rows(b) != 0) return -1;
+  if (b->nrows == b->cap && (b->cap > UINT32_MAX / 2 || grow_rows_to(b, b->cap * 2) != 0)) return -1;
   uint32_t r = b->nrows++;
   memset(b->nulls + (size_t)r * b->ncols, 1, (size_t)b->ncols);
   b->times[r] = time;
@@ -84,10 +103,7 @@ int sg_batch_set_bytes(sg_batch *b, uint32_t row, int col, const void *p, size_t
   if (b->arena_len + len > b->arena_cap || !b->arena) {
     size_t cap = b->arena_cap ? b->arena_cap : 4096;
     while (cap < b->arena_len + len) cap *= 2;
-    char *a = realloc(b->arena, cap);
-    if (!a) return -1;
-    b->arena = a;
-    b->arena_cap = cap;
+    if (grow_arena_to(b, cap) != 0) return -1;
   }
   if (len) memcpy(b->arena + b->arena_len, p, len);
   size_t i = (size_t)row * b->ncols + col;

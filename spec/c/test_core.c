@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <librdkafka/rdkafka.h>
 #include "../../core/include/sinkgate_ffi.h"
 
@@ -90,6 +91,19 @@ static void test_batch_growth(void) {
         b->arena_len);
   sg_batch_truncate(b, mark_rows + 10, mark_arena + 10); /* never grows */
   CHECK(b->nrows == mark_rows && b->arena_len == mark_arena, "truncate does not grow");
+  /* reserve: room ahead, so filling that much moves nothing; the rows kept */
+  CHECK(sg_batch_reserve(b, 20000, 200000) == 0, "reserve");
+  CHECK(b->cap >= mark_rows + 20000 && b->arena_cap >= mark_arena + 200000, "reserved %u rows, %zu bytes", b->cap,
+        b->arena_cap);
+  const sg_datum *cells = b->cells;
+  const char *arena = b->arena;
+  for (int i = 0; i < 20000; i++) {
+    int64_t rr = sg_batch_push_row(b, 2, 1);
+    sg_batch_set_bytes(b, (uint32_t)rr, 1, "0123456789", 10);
+  }
+  CHECK(b->cells == cells && b->arena == arena, "a reserved batch is not reallocated while it fills");
+  CHECK(sg_batch_reserve(b, UINT32_MAX, 0) == -1, "reserve past 2^32 rows is refused");
+  CHECK(b->nrows == mark_rows + 20000 && b->cells[0].i == 0, "a refused reserve leaves the batch as it was");
   sg_batch_free(b);
   sg_schema_free(s);
 }
@@ -360,6 +374,25 @@ static void test_source_consumer(void) {
     reassigned += sg_consumer_assign(c, at, 2, err, sizeof err) == 0;
   }
   CHECK(reassigned == 8, "8 assignments back to back: %s", err);
+  /* The same offsets again with nothing read since: nothing to do, so no
+   * spacing wait (a new sink's start rewinds twice). Once a message was
+   * taken, the same offsets are assigned again and it is read again. */
+  int64_t again[2] = {1, 1};
+  struct timespec t0, t1;
+  CHECK(sg_consumer_assign(c, again, 2, err, sizeof err) == 0, "assign 1,1: %s", err);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  CHECK(sg_consumer_assign(c, again, 2, err, sizeof err) == 0, "assign 1,1 again: %s", err);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  CHECK(waited < 0.1, "the same assignment again is not made again (%.3f s)", waited);
+  int64_t first_off = -1, first_part = -1, reread = 0;
+  for (int tries = 0; tries < 100 && first_off < 0; tries++)
+    if (sg_consumer_poll(c, 100, &m, err, sizeof err) == 1) first_off = m.offset, first_part = m.partition;
+  CHECK(first_off == 1, "read from offset 1 (%lld)", (long long)first_off);
+  CHECK(sg_consumer_assign(c, again, 2, err, sizeof err) == 0, "assign 1,1 after a read: %s", err);
+  for (int tries = 0; tries < 100 && !reread; tries++)
+    if (sg_consumer_poll(c, 100, &m, err, sizeof err) == 1 && m.partition == first_part && m.offset == 1) reread = 1;
+  CHECK(reread, "after a read, the same offsets are assigned again: offset 1 comes again");
   sg_consumer_free(c);
   sg_dev_cluster_free(mc);
 }

@@ -326,6 +326,11 @@ function Upsert:snapshot_rows(b, t)
   local lay, inline, flags = self.layout, self.inline, self.flags
   local kd, vd = c_decoders(self)
   local nrows, arena = b.nrows, b.arena_len
+  -- Room for the whole snapshot at once rather than doubling as it fills
+  -- (each doubling copies and faults in the batch again). The stored bytes
+  -- estimate the arena; address space only, pages are touched as rows come.
+  local size = st:stats()
+  C.sg_batch_reserve(b, math.min(size.keys, 2 ^ 31), math.min(size.bytes_in_memory + size.bytes_on_disk, 2 ^ 29))
   local n, ok, err, code = 0, true, nil, nil
   crows[0] = 0
   while true do
