@@ -31,6 +31,14 @@ PKG_LIBS   += -lcsv
 # LMDB (views' state on disk, core/state/store.c): linked by name, as libcsv.
 PKG_LIBS   += -llmdb
 
+# The binary's allocator: tcmalloc (Debian's libtcmalloc-minimal4, no -dev
+# package needed). librdkafka frees on its own threads what the main thread
+# allocated and the other way round; glibc malloc serializes that on its
+# arena locks, which cost a Kafka→Kafka pipeline about a third of its wall
+# time here (docs/performance.md). Empty = the C library's malloc; never
+# under the sanitizers, which bring their own.
+ALLOCATOR  ?= -l:libtcmalloc_minimal.so.4
+
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -Wno-unused-parameter
 comma      := ,
@@ -62,7 +70,7 @@ $(BUILD)/obj/%.o: core/%.c $(HEADERS) $(BUILD)/flags
 
 # The binary exports the core's symbols so Lua's ffi.C finds them.
 $(BUILD)/sinkgate: $(BUILD)/obj/cli/main.o $(CORE_OBJ)
-	$(CC) $(SAN_FLAGS) -Wl,-E -o $@ $^ $(PKG_LIBS) -lm
+	$(CC) $(SAN_FLAGS) -Wl,-E -o $@ $^ $(PKG_LIBS) -lm $(if $(SANITIZE),,$(ALLOCATOR))
 
 # The same core as a shared object, for plain LuaJIT (busted, LuaRocks).
 $(BUILD)/sinkgate_core.so: $(CORE_OBJ)

@@ -12,6 +12,15 @@ function M.sh(cmd)
   return out
 end
 
+-- "LD_PRELOAD=<path> " for the malloc library bin links (tcmalloc, see the
+-- Makefile's ALLOCATOR), or "" when it uses the C library's. Baselines run
+-- with it, so a ratio compares sinkgate and raw librdkafka on the same
+-- allocator rather than crediting sinkgate with the allocator's gain.
+function M.allocator(bin)
+  local path = M.sh("ldd " .. bin):match("lib%w*malloc[%w_]*%.so[%.%d]*%s+=>%s+(%S+)")
+  return path and ("LD_PRELOAD=" .. path .. " ") or "", path
+end
+
 -- Starts `bin dev` with topics ("name:partitions,…") and waits for its
 -- env file; returns the exported variables and a function that stops it.
 function M.start(bin, topics)

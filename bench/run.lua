@@ -73,9 +73,13 @@ local env, cleanup = dev.start(BIN, topics)
 local ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s SINKGATE_PLUGIN_PATH=%s/plugins "):format(env.SINKGATE_BROKERS,
   env.SINKGATE_REGISTRY, sh("pwd"):gsub("\n", ""))
 
+-- The baselines run on sinkgate's allocator (bench/dev.lua).
+local ALLOC, ALLOC_PATH = dev.allocator(BIN)
+
 -- What an extension's run(ctx) gets.
 local function ext_ctx()
-  return { env = env, ENV = ENV, BIN = BIN, sh = sh, median = median, rows = ROWS, rounds = ROUNDS,
+  return { env = env, ENV = ENV, BIN = BIN, sh = sh, median = median, rows = ROWS, rounds = ROUNDS, ALLOC = ALLOC,
+    ALLOC_PATH = ALLOC_PATH,
     only = os.getenv("BENCH_SCENARIOS") }
 end
 
@@ -181,7 +185,7 @@ local function run_sinkgate(s, topic, rows, realtime, extra_args)
 end
 
 local function run_baseline(args)
-  local out = sh(ENV .. BASE .. " " .. env.SINKGATE_BROKERS .. " " .. args)
+  local out = sh(ENV .. ALLOC .. BASE .. " " .. env.SINKGATE_BROKERS .. " " .. args)
   local ok, r = pcall(cjson.decode, out:match("{.-}\n?$") or "")
   if not ok then error("baseline failed:\n" .. out) end
   return r
@@ -301,6 +305,8 @@ local lines = {
     (sh("grep -m1 'model name' /proc/cpuinfo"):match(":%s*(.-)\n") or "cpu unknown")),
   ("- %s"):format(version),
   ("- %d rows per run (6 columns, ~10%% deletes), %d interleaved rounds, medians; broker: sinkgate dev (librdkafka mock, same machine)"):format(ROWS, ROUNDS),
+  ("- allocator: %s (sinkgate links it; the raw baselines run with it too, by LD_PRELOAD)"):format(ALLOC_PATH or
+    "the C library's malloc"),
   "",
   "| scenario | sinkgate rows/s | MB/s | raw librdkafka rows/s | ratio | CPU s / M rows | peak RSS MiB |",
   "|---|---:|---:|---:|---:|---:|---:|",

@@ -6,7 +6,8 @@ PKGS="build-essential pkg-config libluajit-5.1-dev luajit librdkafka-dev libavro
 libcurl4-openssl-dev libyaml-dev zlib1g-dev lua-cjson lua-socket lua-busted lua-check
 clang libclang-rt-14-dev libcsv-dev liblmdb-dev python3-avro
 protobuf-compiler libprotobuf-dev libprotobuf-c-dev protobuf-c-compiler python3-protobuf
-python3-confluent-kafka libmicrohttpd-dev prometheus lua-sec openssl"
+python3-confluent-kafka libmicrohttpd-dev prometheus lua-sec openssl libtcmalloc-minimal4"
+# libtcmalloc-minimal4: the sinkgate binary's allocator (Makefile, ALLOCATOR).
 # prometheus (~100 MB) is there for `promtool check metrics` in spec/02-integration/http_spec.lua.
 # `deps.sh bench`: also what make bench runs against.
 [ "${1:-}" = bench ] && PKGS="$PKGS kcat curl"
