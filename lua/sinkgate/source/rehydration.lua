@@ -1,5 +1,5 @@
 -- sinkgate.source.rehydration — a Kafka source rebuilding its state after a
--- restart (source/kafka.lua catch_up with rehydrate = true): how far it has
+-- restart (source/kafka_read.lua catch_up with rehydrate = true): how far it has
 -- read, and where its updates go.
 --
 -- Progress is counted in offsets, per partition from where the rebuild

@@ -1,5 +1,5 @@
 -- sinkgate.source.upsert_snapshot — a new sink's snapshot of an UPSERT
--- Kafka source, read from its keyed state (source/kafka.lua catch_up).
+-- Kafka source, read from its keyed state (source/kafka_read.lua catch_up).
 --
 -- The consolidated snapshot at as_of is the keyed state at the target
 -- offsets: one insertion per live key. So instead of decoding every message
