@@ -35,9 +35,11 @@ PKG_LIBS   += -llmdb
 # package needed). librdkafka frees on its own threads what the main thread
 # allocated and the other way round; glibc malloc serializes that on its
 # arena locks, which cost a Kafka→Kafka pipeline about a third of its wall
-# time here (docs/performance.md). Empty = the C library's malloc; never
-# under the sanitizers, which bring their own.
-ALLOCATOR  ?= -l:libtcmalloc_minimal.so.4
+# time here (docs/performance.md). Empty = the C library's malloc, which is
+# also what a build without the package gets (`make deps` installs it);
+# never under the sanitizers, which bring their own.
+TCMALLOC   := $(shell $(CC) -print-file-name=libtcmalloc_minimal.so.4 2>/dev/null)
+ALLOCATOR  ?= $(if $(filter /%,$(TCMALLOC)),-l:libtcmalloc_minimal.so.4)
 
 CFLAGS     ?= -O2 -g
 WARN       := -Wall -Wextra -Werror -Wno-unused-parameter
