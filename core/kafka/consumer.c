@@ -144,13 +144,14 @@ static void settle(sg_consumer *c) {
  * sink's start rewinds the source twice, once per phase). */
 static int same_assignment(const sg_consumer *c, const int64_t *offsets, int n) {
   if (c->moved || !c->assigned || c->nassigned != n) return 0;
-  return n == 0 || memcmp(c->assigned, offsets, (size_t)n * sizeof *offsets) == 0;
+  return memcmp(c->assigned, offsets, (size_t)n * sizeof *offsets) == 0;
 }
 
+/* Out of memory: nothing remembered, so the next assignment is made. */
 static void remember_assignment(sg_consumer *c, const int64_t *offsets, int n) {
   free(c->assigned);
-  c->assigned = n > 0 ? malloc((size_t)n * sizeof *offsets) : NULL;
-  c->nassigned = c->assigned || n == 0 ? n : -1; /* -1: unknown, never matches */
+  c->assigned = malloc((size_t)(n > 0 ? n : 1) * sizeof *offsets);
+  c->nassigned = n;
   if (c->assigned) memcpy(c->assigned, offsets, (size_t)n * sizeof *offsets);
   c->moved = 0;
 }

@@ -86,13 +86,6 @@ int sg_state_checkpoint(sg_state *s, const void *tag, size_t taglen, char *err, 
     state_set_err(err, errlen, "checkpoint", rc);
     return -1;
   }
-  rc = mdb_txn_commit(s->txn);
-  s->txn = NULL;
-  s->txn_ops = 0;
-  if (rc) {
-    state_set_err(err, errlen, "checkpoint", rc);
-    return -1;
-  }
-  return 0;
+  return state_commit(s, "checkpoint", err, errlen);
 }
 

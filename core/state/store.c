@@ -331,11 +331,15 @@ int sg_state_flush(sg_state *s, char *err, size_t errlen) {
       return -1;
     }
   }
+  return state_commit(s, "commit", err, errlen);
+}
+
+int state_commit(sg_state *s, const char *what, char *err, size_t errlen) {
   int rc = mdb_txn_commit(s->txn);
   s->txn = NULL;
   s->txn_ops = 0;
   if (rc) {
-    state_set_err(err, errlen, "commit", rc);
+    state_set_err(err, errlen, what, rc);
     return -1;
   }
   return 0;

@@ -39,6 +39,8 @@ extern const MDB_val TAG_KEY;
 
 void state_set_err(char *err, size_t errlen, const char *what, int rc);
 int state_begin(sg_state *s, char *err, size_t errlen);
+/* Commits the open write transaction (there must be one); what names it in an error. */
+int state_commit(sg_state *s, const char *what, char *err, size_t errlen);
 sg_state *state_new(uint64_t mem_bound);
 int state_env_open(sg_state *s, const char *dir, uint64_t map_size, unsigned flags, char *err, size_t errlen);
 #endif
