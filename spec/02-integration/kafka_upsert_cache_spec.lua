@@ -11,15 +11,16 @@ local socket = require "socket"
 
 local KEYS = 300
 
-local function config(topic, dir)
+-- conn: more fields of the kafka_connection, or nil.
+local function config(topic, dir, conn)
   return ([[
 local sg = require "sinkgate"
-local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms" }
+local kafka = sg.kafka_connection { brokers = sg.env("SINKGATE_BROKERS"), admin_timeout = "200ms"%s }
 local src = sg.source.kafka { connection = kafka, topic = %q, key_format = "text", value_format = "text",
   envelope = "upsert", include = { key = true, offset = true } }
 sg.sink %q { from = src, into = { connection = kafka, topic = %q }, format = "json", envelope = "debezium",
   state_dir = %q, commit_interval = "100ms" }
-]]):format(topic, topic .. "_out", topic .. "_out", dir)
+]]):format(conn and ", " .. conn or "", topic, topic .. "_out", topic .. "_out", dir)
 end
 
 local function key(i) return ("k%04d"):format(i) end
@@ -116,17 +117,20 @@ describe("UPSERT state files kept across restarts", function()
       lines[i] = ('{"key":"%s","value":"v%d-%d","partition":%d}'):format(key(i % n), i <= n and 1 or 2, i % n, i % 2)
     end
     local file = helpers.write_tmp(table.concat(lines, "\n") .. "\n", ".jsonl")
-    assert.is_true(os.execute(("/usr/bin/python3 spec/helpers/kafka_produce.py %s %s <%s >/dev/null")
+    -- Batches of 100 messages and fetches of at most 4 KiB a partition: the
+    -- rebuild below takes ~100 fetches, each slowed by the broker's RTT, however
+    -- much the consumer would prefetch (a fetch returns at least one batch).
+    assert.is_true(os.execute(("/usr/bin/python3 spec/helpers/kafka_produce.py %s %s --batch 100 <%s >/dev/null")
       :format(dev.brokers, topic, file)) == 0)
     os.remove(file)
-    local cfg = config(topic, dir)
+    local cfg = config(topic, dir, 'options = { ["max.partition.fetch.bytes"] = 4096 }')
     local r = ks.run(dev, cfg, "10s")
     assert.equal(0, r.rc, r.err)
     local v2 = latest(events(dev, topic .. "_out"))
     local before = #events(dev, topic .. "_out")
     assert.equal(n, before)
-    -- The files lost, the restart rebuilds from the topic; slow fetches make
-    -- it long enough to be killed halfway (seen in the status file).
+    -- The files lost, the restart rebuilds from the topic; slow small fetches
+    -- make it long enough to be killed halfway (seen in the status file).
     os.execute("rm -rf " .. dir .. "/*/source-*.kept")
     helpers.ctl(dev, "rtt 1 150")
     local path = helpers.write_tmp(cfg, ".lua")

@@ -5,7 +5,9 @@ Reads JSON lines from stdin, one message each:
   {"key": "text"|null, "value": "text"|null, "key_b64": ..., "value_b64": ...,
    "partition": n, "headers": [["name", "value"|null], ...], "timestamp": ms}
 and produces them to TOPIC on BROKERS, flushing at the end. With --rate N,
-waits 1/N s between messages (a pipeline that keeps receiving data).
+waits 1/N s between messages (a pipeline that keeps receiving data). With
+--batch N, puts at most N messages in a record batch (many small batches
+make a consumer with a small fetch size take many fetches).
 """
 import base64
 import json
@@ -17,8 +19,12 @@ from confluent_kafka import Producer
 
 def main():
     brokers, topic = sys.argv[1], sys.argv[2]
-    rate = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--rate" else 0
-    p = Producer({"bootstrap.servers": brokers, "linger.ms": 5})
+    flags = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+    rate = float(flags.get("--rate", 0))
+    conf = {"bootstrap.servers": brokers, "linger.ms": 5}
+    if "--batch" in flags:
+        conf["batch.num.messages"] = int(flags["--batch"])
+    p = Producer(conf)
     n = 0
     for line in sys.stdin:
         line = line.strip()
