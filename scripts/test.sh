@@ -15,6 +15,15 @@ set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 skipped=0
 LOG=$(mktemp -d /tmp/sinkgate-test.XXXXXX)
+# What failed, three lines each (where, which test, the first line of the
+# message): printed again just above the total, since a CI report may show
+# only the end of the output.
+FAILED="$LOG/failed.txt"
+: > "$FAILED"
+# $1 = mode, $2 = a busted log (plainTerminal's "Failure -> file @ line").
+digest() {
+  awk -v m="$1" '/^(Failure|Error) -> /{ n = 3; printf "  [%s] ", m } n > 0 { print (n == 3 ? $0 : "    " $0); n-- }' "$2" >> "$FAILED"
+}
 
 breakdown=""
 count() { passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0})); }
@@ -28,6 +37,7 @@ part() {
 c_tests() { # $1 = test binary, $2 = label
   "$1" > "$LOG/$2.c.log" 2>&1
   cat "$LOG/$2.c.log"
+  grep -E 'FAIL' "$LOG/$2.c.log" | head -10 | sed "s/^/  [$2] /" >> "$FAILED"
   line=$(grep -E '^c-core: [0-9]+ passed, [0-9]+ failed' "$LOG/$2.c.log" | tail -1)
   if [ -z "$line" ]; then part "C core tests ($2)" 0 1; return; fi
   part "C core tests ($2)" "$(echo "$line" | sed -E 's/.* ([0-9]+) passed.*/\1/')" \
@@ -39,6 +49,7 @@ busted_run() { # $1 = mode (plain / asan); environment set by the caller
   # One line per spec file as it ends (spec/helpers/per_file_output.lua),
   # shown while the run goes on.
   SINKGATE_TEST_MODE=$m busted -o spec/helpers/per_file_output.lua 2>&1 | tee "$LOG/$m.busted.log"
+  digest "$m" "$LOG/$m.busted.log"
   line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/$m.busted.log" | tail -1)
   if [ -z "$line" ]; then part "busted specs ($m)" 0 1; return; fi
   set -- $line
@@ -54,11 +65,14 @@ busted_per_file() { # $1 = mode; environment set by the caller
     SINKGATE_TEST_MODE=$m busted -o spec/helpers/per_file_output.lua "$spec" > "$LOG/one.log" 2>&1
     line=$(grep -E '^[0-9]+ success(es)? / [0-9]+ failures? / [0-9]+ errors? / [0-9]+ pending' "$LOG/one.log" | tail -1)
     if [ -z "$line" ]; then
-      echo "[$m] $spec: no summary (crashed?)  <-- FAILED"; tail -20 "$LOG/one.log"; f=$((f + 1)); continue
+      echo "[$m] $spec: no summary (crashed?)  <-- FAILED"; tail -20 "$LOG/one.log"; f=$((f + 1))
+      echo "  [$m] $spec: no summary (crashed?)" >> "$FAILED"; continue
     fi
     grep -E '^\[' "$LOG/one.log"
     set -- $line
-    [ $(($4 + $7)) -gt 0 ] && sed -n '/^Failure\|^Error/,$p' "$LOG/one.log" | head -60
+    if [ $(($4 + $7)) -gt 0 ]; then
+      sed -n '/^Failure\|^Error/,$p' "$LOG/one.log" | head -60; digest "$m" "$LOG/one.log"
+    fi
     p=$((p + $1)); f=$((f + $4 + $7)); s=$((s + ${10}))
   done
   part "busted specs ($m)" "$p" "$f" "$s"
@@ -74,7 +88,7 @@ echo "== busted specs (LuaJIT), one line per spec file"
 busted_run plain
 
 echo "== luacheck"
-if luacheck --quiet --no-color lua spec examples plugins bench tools; then part luacheck 1 0; else part luacheck 0 1; fi
+if luacheck --quiet --no-color lua spec examples plugins bench tools; then part luacheck 1 0; else part luacheck 0 1; echo "  luacheck" >> "$FAILED"; fi
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 if make --no-print-directory asan > "$LOG/asan-build.log" 2>&1; then
@@ -85,27 +99,31 @@ if make --no-print-directory asan > "$LOG/asan-build.log" 2>&1; then
   LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
   ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 busted_per_file asan
 else
-  cat "$LOG/asan-build.log"; part "asan build" 0 1
+  cat "$LOG/asan-build.log"; part "asan build" 0 1; echo "  asan build" >> "$FAILED"
 fi
 
 echo "== warnings-as-errors build (clang)"
 if make --no-print-directory CC=clang BUILD=build/clang CFLAGS='-O2 -Wshadow' all > "$LOG/clang.log" 2>&1; then
   part "clang -Werror build" 1 0
 else
-  cat "$LOG/clang.log"; part "clang -Werror build" 0 1
+  cat "$LOG/clang.log"; part "clang -Werror build" 0 1; echo "  clang -Werror build" >> "$FAILED"
 fi
 
 echo "== fuzz (libFuzzer: YAML parser and config path 30 s, then 6 decoders 15 s each)"
 if make --no-print-directory fuzz FUZZ_SECONDS=30 > "$LOG/fuzz.log" 2>&1; then
   grep '^fuzz:' "$LOG/fuzz.log"; part "fuzz (30 s + 6 x 15 s)" 1 0
 else
-  tail -30 "$LOG/fuzz.log"; part "fuzz (30 s + 6 x 15 s)" 0 1
+  tail -30 "$LOG/fuzz.log"; part "fuzz (30 s + 6 x 15 s)" 0 1; grep -m3 -E 'ERROR|[1-9][0-9]* crash' "$LOG/fuzz.log" | sed 's/^/  fuzz: /' >> "$FAILED"
 fi
 
-rm -rf "$LOG"
 echo
 echo "== how the total is made up (each spec counted once per mode: plain and asan)"
 printf '%s' "$breakdown"
 echo "  took $(( $(date +%s) - started ))s"
+if [ -s "$FAILED" ]; then
+  echo "== what failed (details above)"
+  head -30 "$FAILED"
+fi
+rm -rf "$LOG"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
