@@ -117,9 +117,9 @@ describe("UPSERT state files kept across restarts", function()
       lines[i] = ('{"key":"%s","value":"v%d-%d","partition":%d}'):format(key(i % n), i <= n and 1 or 2, i % n, i % 2)
     end
     local file = helpers.write_tmp(table.concat(lines, "\n") .. "\n", ".jsonl")
-    -- Batches of 100 messages and fetches of at most 4 KiB a partition: the
-    -- rebuild below takes ~100 fetches, each slowed by the broker's RTT, however
-    -- much the consumer would prefetch (a fetch returns at least one batch).
+    -- Batches of 100 messages and fetches of at most 4 KiB a partition (about
+    -- one batch): the rebuild below takes ~200 fetches, each slowed by the
+    -- broker's RTT, however much the consumer would prefetch.
     assert.is_true(os.execute(("/usr/bin/python3 spec/helpers/kafka_produce.py %s %s --batch 100 <%s >/dev/null")
       :format(dev.brokers, topic, file)) == 0)
     os.remove(file)
