@@ -31,7 +31,7 @@ end
 describe("the sink engine", function()
   local dev
   setup(function()
-    dev = helpers.dev_start("--topics bigsnap:4,prog:2,snap_on:1,snap_off:1,tbl:4,acct:4,bids_del:4,multi:1,fenced:1,two_part_progress:2")
+    dev = helpers.dev_start("--topics ahead:4,bigsnap:4,prog:2,snap_on:1,snap_off:1,tbl:4,acct:4,bids_del:4,multi:1,fenced:1,two_part_progress:2")
   end)
   teardown(function() helpers.dev_stop(dev) end)
 
@@ -112,6 +112,36 @@ sg.sink "bigsnap" { from = gen, into = { connection = kafka, topic = "bigsnap" }
     end
     for c = 1, 20000 do assert.is_true(seen[c], "counter " .. c .. " missing") end
     assert.is_nil(last_progress(dev, "sinkgate-sink-bigsnap"):find('"snapshot"')) -- finished
+  end)
+
+  it("fills the next batch while a transaction commits, and commits the last one before it is done", function()
+    -- Slow commits and small transactions: each commit but the last has the
+    -- next batch filled during it (steps.lua, prefill), the last of them
+    -- exhausting the input one transaction before the end.
+    helpers.ctl(dev, "rtt 1 50")
+    local status = helpers.tmpname(".json")
+    local r = run(dev, [[
+local gen = sg.source.load_generator { kind = "counter", tick = "1ms", rows_per_tick = 100, ticks = 200,
+  realtime = false, start = 1700000000000 }
+sg.sink "ahead" { from = gen, into = { connection = kafka, topic = "ahead" }, key = { "counter" },
+  format = "json", envelope = "upsert", max_transaction_rows = 1000 }]], "--status-interval 1h --status-file " .. status)
+    helpers.ctl(dev, "rtt 1 0")
+    assert.equal(0, r.rc, r.err)
+    local st = helpers.final_status(r.err, "ahead")
+    assert.equal("done", st.state, r.err)
+    assert.equal(20000, st.messages)
+    assert.equal(21, st.transactions) -- the snapshot (tick 0), then 1,000 rows each (900 in the last)
+    local file = cjson.decode(helpers.read(status))
+    os.remove(status)
+    local ahead = file.sinks[1].rows_prefilled
+    assert.equal(18900, ahead) -- every batch after the snapshot's and the first one's
+    local seen = {}
+    for _, m in ipairs(helpers.tail(dev, "ahead")) do
+      local c = m.key.counter
+      assert.is_nil(seen[c], "counter " .. c .. " twice")
+      seen[c] = true
+    end
+    for c = 1, 20000 do assert.is_true(seen[c], "counter " .. c .. " missing") end
   end)
 
   it("refuses a progress topic with more than one partition", function()

@@ -291,6 +291,7 @@ function M:position(rec, now)
   self.input:rewind()
   self.source_state = { start = start }
   C.sg_batch_clear(self.batch)
+  if self.ahead then C.sg_batch_clear(self.ahead) end -- prefilled past what was committed (steps.lua)
   self.snap = nil
   if rec then
     self.upper = rec.frontier

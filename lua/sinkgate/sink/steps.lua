@@ -114,12 +114,45 @@ function M:drive(now)
       txn.abort(self)
       return self:fence(why)
     end
+    self:prefill(now)
   end
   rc, err = txn.commit(self)
   if rc ~= C.SG_TXN_RETRIABLE then lifecycle.trace(self, "commit", rc == C.SG_TXN_OK and t.frontier or rc) end
   if rc == C.SG_TXN_OK then return self:committed(now, t) end
   if rc == C.SG_TXN_RETRIABLE then return self:waiting(now, "commit", err) end
   return self:txn_failed(now, rc, err)
+end
+
+------------------------------------------------------------------------------
+-- Prefill: once a transaction is sent, librdkafka delivers it and the
+-- commit waits for the broker, while the main thread would be idle; it
+-- fills the next batch meanwhile (self.ahead, swapped in by run_step), so
+-- generating rows overlaps the commit instead of following it. Only after
+-- the snapshot, and only for inputs that say filling early is safe
+-- (input:prefill_safe(): nothing it does belongs in a transaction). The
+-- rows stay in memory; a recovery drops them with the batch (startup.lua).
+local swap_tmp = ffi.new("sg_batch")
+local BATCH_BYTES = ffi.sizeof("sg_batch")
+
+local function swap_batches(a, b)
+  ffi.copy(swap_tmp, a, BATCH_BYTES)
+  ffi.copy(a, b, BATCH_BYTES)
+  ffi.copy(b, swap_tmp, BATCH_BYTES)
+end
+
+function M:prefill(now)
+  local inp = self.input
+  if self.as_of or not inp.prefill_safe or not inp:prefill_safe() or inp:exhausted() then return end
+  if not self.ahead then self.ahead = ffi.gc(C.sg_batch_new(self.batch.schema, 4096), C.sg_batch_free) end
+  if self.ahead.nrows > 0 then return end
+  -- An error stays with the input (its failure): run_step's next fill returns it.
+  inp:fill(self.ahead, inp:due(now), self.opts.max_transaction_rows)
+  self.counters.rows_prefilled = (self.counters.rows_prefilled or 0) + self.ahead.nrows -- status JSON
+end
+
+-- The input has nothing more to give: exhausted, and no prefilled rows wait.
+function M:input_done()
+  return self.input:exhausted() and not (self.ahead and self.ahead.nrows > 0)
 end
 
 -- A commit or abort still waiting on the broker: shown as stalled after a while.
@@ -231,13 +264,14 @@ end
 -- spanned commit_interval or hold max_transaction_rows.
 function M:run_step(now)
   local b, o, inp = self.batch, self.opts, self.input
+  if self.ahead and self.ahead.nrows > 0 and b.nrows == 0 then swap_batches(b, self.ahead) end
   local filled, ferr = inp:fill(b, inp:due(now), o.max_transaction_rows)
   if not filled then return nil, ferr end
   local full = b.nrows >= o.max_transaction_rows or inp:exhausted()
   if now - self.last_commit < o.commit_interval and not full then return true end
   local new_upper = inp:next_time()
   if new_upper <= self.upper then
-    if inp:exhausted() then lifecycle.set(self, "done", nil) end
+    if self:input_done() then lifecycle.set(self, "done", nil) end
     return true
   end
   if C.sg_consolidate(b, self.pair_cols, self.npair, self.upper, -1, self.updates, core.errbuf, core.ERRLEN) ~= 0 then
@@ -250,7 +284,7 @@ function M:run_step(now)
     self.upper, self.last_commit = new_upper, done_at
     if inp.realtime then self:record_latency(old_upper, new_upper) end
     C.sg_batch_clear(b)
-    if inp:exhausted() then lifecycle.set(self, "done", nil) end
+    if self:input_done() then lifecycle.set(self, "done", nil) end
     return true
   end)
 end

@@ -17,6 +17,7 @@
 --   input:due(now)             the bound of the times due at wall time now
 --                              (math.huge for an input that is not realtime)
 --   input:exhausted()          a bounded input has been filled completely
+--   input:prefill_safe()       (optional) filling ahead of a commit is safe
 -- Two kinds today (and views over either, lua/sinkgate/view/input.lua):
 --   tick-based (this file): load generators and Lua-fed tables with feed.
 --     Tick i happens at logical time start + i * tick and its rows depend
@@ -137,6 +138,14 @@ end
 
 function M:rewind()
   self.cursor = 0
+end
+
+-- Whether the sink may fill the next batch while a transaction commits
+-- (sink/steps.lua, prefill): only a load generator, whose rows cannot be
+-- refused, so filling early has no effect a commit must come first for
+-- (a feed table's bad rows become dead letters of a transaction).
+function M:prefill_safe()
+  return self.gen ~= nil
 end
 
 function M:time_of(i)

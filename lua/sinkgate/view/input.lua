@@ -237,6 +237,12 @@ function M:delegate_optional()
   end
 end
 
+-- Filling ahead of a commit: a stateless view over a source that allows
+-- it (a stateful view's store is not rolled back with the transaction).
+function M:prefill_safe()
+  return #self.stateful == 0 and self.src.prefill_safe ~= nil and self.src:prefill_safe()
+end
+
 function M:origin(saved, now)
   local start = self.src:origin(saved, now)
   self.start = self.src.start
