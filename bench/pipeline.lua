@@ -123,6 +123,7 @@ function M.run(ctx)
   local rows = {}
   for _, s in ipairs(M.SCENARIOS) do
     if ctx.only and not ctx.only:find(s.id, 1, true) then goto next_scenario end
+    if ctx.fresh_broker then ctx.fresh_broker() end -- a new broker per scenario (bench/run.lua)
     io.stderr:write(("bench: pipeline %s: seeding %d + %d messages\n"):format(s.id, n, math.floor(n / 10)))
     seed(ctx, s, "pipe_" .. s.id .. "_in", n)
     seed(ctx, s, "pipe_" .. s.id .. "_small", math.floor(n / 10))

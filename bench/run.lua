@@ -1,5 +1,6 @@
 -- bench/run.lua — `make bench`: sinkgate against a raw librdkafka producer
--- (bench/baseline.c) and kcat, on the same dev broker, in one run.
+-- (bench/baseline.c) and kcat, on the same dev broker (a new one per
+-- scenario: see fresh_broker), in one run.
 --
 -- Each scenario runs its baseline and sinkgate alternately (A B A B …) for
 -- BENCH_ROUNDS rounds (default 3) on BENCH_ROWS rows (default 10,000,000)
@@ -12,7 +13,7 @@
 -- Extension modules (EXTENSIONS below) add scenarios kept in their own
 -- files: each returns { name, BEGIN, END, topics, run(ctx) -> report
 -- lines } (bench/pipeline.lua has the details). A full run calls each after
--- the scenarios above, on the same dev broker; `luajit bench/run.lua NAME`
+-- the scenarios above, each on a new dev broker; `luajit bench/run.lua NAME`
 -- runs one alone and replaces only its section (between BEGIN and END) of
 -- latest.md. BENCH_SCENARIOS letters select their scenarios too.
 package.path = "lua/?.lua;build/lua/?.lua;" .. package.path
@@ -68,19 +69,37 @@ end
 local topics = "bench_a:4,bench_b:4,bench_c:4,bench_d:4,bench_e:4,bench_f:4,bench_g:4,bench_h:4,bench_i:4," ..
   "bench_kcat:4,bench_base:4,bench_lat:4,bench_rss:4"
 for _, e in ipairs(extensions) do topics = topics .. "," .. e.topics end
-local env, cleanup = dev.start(BIN, topics)
--- SINKGATE_PLUGIN_PATH: the configs are temporary files; plugins come from this tree
-local ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s SINKGATE_PLUGIN_PATH=%s/plugins "):format(env.SINKGATE_BROKERS,
-  env.SINKGATE_REGISTRY, sh("pwd"):gsub("\n", ""))
+local env, cleanup, ENV
+local PWD = sh("pwd"):gsub("\n", "")
+
+-- A new dev broker in place of the current one. Each scenario gets its own:
+-- the mock broker slows down as runs accumulate in it (a 3M-row (a) took
+-- 4.5–5.5 s on a new one and 7–8.7 s after some forty runs, 2026-12-01), so
+-- one broker for the whole run would handicap whatever runs last. Both
+-- sides of a scenario still share its broker.
+local function fresh_broker()
+  if cleanup then cleanup() end
+  env, cleanup = dev.start(BIN, topics)
+  -- SINKGATE_PLUGIN_PATH: the configs are temporary files; plugins come from this tree
+  ENV = ("SINKGATE_BROKERS=%s SINKGATE_REGISTRY=%s SINKGATE_PLUGIN_PATH=%s/plugins "):format(env.SINKGATE_BROKERS,
+    env.SINKGATE_REGISTRY, PWD)
+end
+fresh_broker()
 
 -- The baselines run on sinkgate's allocator (bench/dev.lua).
 local ALLOC, ALLOC_PATH = dev.allocator(BIN)
 
 -- What an extension's run(ctx) gets.
+-- ctx.fresh_broker() replaces the broker (ctx.env and ctx.ENV follow).
 local function ext_ctx()
-  return { env = env, ENV = ENV, BIN = BIN, sh = sh, median = median, rows = ROWS, rounds = ROUNDS, ALLOC = ALLOC,
-    ALLOC_PATH = ALLOC_PATH,
-    only = os.getenv("BENCH_SCENARIOS") }
+  local ctx = { BIN = BIN, sh = sh, median = median, rows = ROWS, rounds = ROUNDS, ALLOC = ALLOC,
+    ALLOC_PATH = ALLOC_PATH, only = os.getenv("BENCH_SCENARIOS") }
+  function ctx.fresh_broker()
+    fresh_broker()
+    ctx.env, ctx.ENV = env, ENV
+  end
+  ctx.env, ctx.ENV = env, ENV
+  return ctx
 end
 
 -- Replaces the text between begin_mark and end_mark of path (appends it
@@ -208,6 +227,7 @@ local results = {}
 io.stderr:write(("bench: %d rows per run, %d rounds, broker %s\n"):format(ROWS, ROUNDS, env.SINKGATE_BROKERS))
 for _, s in ipairs(SCENARIOS) do
   if only and not only:find(s.id, 1, true) then goto next_scenario end
+  fresh_broker()
   local sg_runs, base_runs = {}, {}
   for round = 1, ROUNDS do
     io.stderr:write(("bench: scenario %s round %d\n"):format(s.id, round))
@@ -238,6 +258,7 @@ for _, s in ipairs(SCENARIOS) do
 end
 
 -- kcat producing the same JSON lines as (a), no transactions.
+fresh_broker()
 local kcat_file = os.tmpname()
 run_baseline(("bench_kcat %d --rows-per-tick %d --kcat-file %s"):format(ROWS, PER_TICK, kcat_file))
 local kcat_rates = {}
@@ -256,6 +277,7 @@ for _, e in ipairs(extensions) do
 end
 
 -- Peak RSS at 1/10 of the rows, for the flatness check.
+fresh_broker()
 io.stderr:write("bench: RSS at a tenth of the rows\n")
 local small = run_sinkgate(SCENARIOS[1], "bench_rss", math.floor(ROWS / 10))
 
@@ -304,7 +326,7 @@ local lines = {
   ("- machine: %s, %s cores, %s"):format(sh("uname -srm"):gsub("\n", ""), sh("nproc"):gsub("\n", ""),
     (sh("grep -m1 'model name' /proc/cpuinfo"):match(":%s*(.-)\n") or "cpu unknown")),
   ("- %s"):format(version),
-  ("- %d rows per run (6 columns, ~10%% deletes), %d interleaved rounds, medians; broker: sinkgate dev (librdkafka mock, same machine)"):format(ROWS, ROUNDS),
+  ("- %d rows per run (6 columns, ~10%% deletes), %d interleaved rounds, medians; broker: sinkgate dev (librdkafka mock, same machine), a new one per scenario"):format(ROWS, ROUNDS),
   ("- allocator: %s (sinkgate links it; the raw baselines run with it too, by LD_PRELOAD)"):format(ALLOC_PATH or
     "the C library's malloc"),
   "",
