@@ -72,11 +72,13 @@ for _, e in ipairs(extensions) do topics = topics .. "," .. e.topics end
 local env, cleanup, ENV
 local PWD = sh("pwd"):gsub("\n", "")
 
--- A new dev broker in place of the current one. Each scenario gets its own:
--- the mock broker slows down as runs accumulate in it (a 3M-row (a) took
--- 4.5–5.5 s on a new one and 7–8.7 s after some forty runs, 2026-12-01), so
--- one broker for the whole run would handicap whatever runs last. Both
--- sides of a scenario still share its broker.
+-- A new dev broker in place of the current one. Each scenario gets its own,
+-- so none runs on a broker that holds the earlier scenarios' topics,
+-- transactions and producer state, and the figures do not depend on the
+-- order of the scenarios (once, a 3M-row (a) took 7–8.7 s on a broker after
+-- some forty runs and 4.5–5.5 s on a new one; a second check did not show
+-- it, so this is isolation, not a known cure). Both sides of a scenario
+-- share its broker.
 local function fresh_broker()
   if cleanup then cleanup() end
   env, cleanup = dev.start(BIN, topics)
