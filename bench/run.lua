@@ -328,7 +328,8 @@ local lines = {
   ("- machine: %s, %s cores, %s"):format(sh("uname -srm"):gsub("\n", ""), sh("nproc"):gsub("\n", ""),
     (sh("grep -m1 'model name' /proc/cpuinfo"):match(":%s*(.-)\n") or "cpu unknown")),
   ("- %s"):format(version),
-  ("- %d rows per run (6 columns, ~10%% deletes), %d interleaved rounds, medians; broker: sinkgate dev (librdkafka mock, same machine), a new one per scenario"):format(ROWS, ROUNDS),
+  ("- %d rows per run (6 columns, ~10%% deletes), %d interleaved rounds, medians; " ..
+    "broker: sinkgate dev (librdkafka mock, same machine), a new one per scenario"):format(ROWS, ROUNDS),
   ("- allocator: %s (sinkgate links it; the raw baselines run with it too, by LD_PRELOAD)"):format(ALLOC_PATH or
     "the C library's malloc"),
   "",
