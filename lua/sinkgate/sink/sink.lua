@@ -90,7 +90,8 @@ function M.new(p)
     exactly_once = o.mode == "exactly_once", identity = identity(p),
     writer = { id = writer_id(), started = tonumber(C.sg_sys_now_ms()) },
     counters = { messages = 0, transactions = 0, partition_by_nil = 0, partition_by_errors = 0,
-      header_errors = 0, headers_dropped = 0, multi_key = 0, aborts = 0, producer_restarts = 0 },
+      header_errors = 0, headers_dropped = 0, multi_key = 0, aborts = 0, producer_restarts = 0,
+      rows_prefilled = 0 },
     latency_hist = histogram.new(histogram.LATENCY_MS) }, M) -- /metrics (ops/metrics.lua)
   local conn = p.connection.opts
   self.txn_id = (o.into.transactional_id_prefix or "sinkgate") .. "-" .. p.name

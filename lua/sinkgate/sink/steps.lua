@@ -147,7 +147,7 @@ function M:prefill(now)
   if self.ahead.nrows > 0 then return end
   -- An error stays with the input (its failure): run_step's next fill returns it.
   inp:fill(self.ahead, inp:due(now), self.opts.max_transaction_rows)
-  self.counters.rows_prefilled = (self.counters.rows_prefilled or 0) + self.ahead.nrows -- status JSON
+  self.counters.rows_prefilled = self.counters.rows_prefilled + self.ahead.nrows -- status JSON
 end
 
 -- The input has nothing more to give: exhausted, and no prefilled rows wait.
@@ -264,7 +264,11 @@ end
 -- spanned commit_interval or hold max_transaction_rows.
 function M:run_step(now)
   local b, o, inp = self.batch, self.opts, self.input
-  if self.ahead and self.ahead.nrows > 0 and b.nrows == 0 then swap_batches(b, self.ahead) end
+  if self.ahead and self.ahead.nrows > 0 then
+    -- prefilled during the commit that emptied b (recovery clears both)
+    assert(b.nrows == 0, "prefilled rows with a batch still held")
+    swap_batches(b, self.ahead)
+  end
   local filled, ferr = inp:fill(b, inp:due(now), o.max_transaction_rows)
   if not filled then return nil, ferr end
   local full = b.nrows >= o.max_transaction_rows or inp:exhausted()
